@@ -1,0 +1,57 @@
+/**
+ * What every submitting call shares: its tasks, its per-task options, and its one listener on the
+ * caller's AbortSignal (one per call, however many chunks it has).
+ */
+import type { Engine } from './engine';
+import type { TaskSpec } from './protocol';
+import { Task, type TaskSink } from './task';
+
+export interface CallOptions {
+  timeout: number | undefined;
+  signal: AbortSignal | undefined;
+}
+
+export abstract class Call implements TaskSink {
+  protected readonly engine: Engine;
+  readonly #spec: TaskSpec;
+  readonly #options: CallOptions;
+  /** Submitted and not settled. */
+  readonly #live = new Set<Task>();
+  readonly #onAbort = () => {
+    for (const task of [...this.#live]) this.engine.abort(task, this.#options.signal!.reason);
+  };
+
+  constructor(engine: Engine, spec: TaskSpec, options: CallOptions) {
+    this.engine = engine;
+    this.#spec = spec;
+    this.#options = options;
+    options.signal?.addEventListener('abort', this.#onAbort, { once: true });
+  }
+
+  abstract resolveChunk(task: Task, values: unknown[]): void;
+  abstract rejectChunk(task: Task, error: unknown, index?: number): void;
+
+  resolveTask(task: Task, values: unknown[]): void {
+    this.#live.delete(task);
+    this.resolveChunk(task, values);
+  }
+
+  rejectTask(task: Task, error: unknown, index?: number): void {
+    this.#live.delete(task);
+    this.rejectChunk(task, error, index);
+  }
+
+  /** Queue one chunk of calls. */
+  protected submit(calls: unknown[][], index: number): void {
+    const task = new Task(this.#spec, calls, this, index, this.#options.timeout, this.#options.signal !== undefined);
+    this.#live.add(task);
+    this.engine.submit(task);
+  }
+
+  /** Drop whatever of this call has not started, and stop listening. */
+  protected end(): void {
+    this.#options.signal?.removeEventListener('abort', this.#onAbort);
+    for (const task of this.#live) this.engine.drop(task);
+    this.#live.clear();
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * The calls that settle as one promise: `apply` (one task) and `map`/`starmap` (one task per chunk).
+ */
+import pDefer, { type DeferredPromise } from 'p-defer';
+import { Call, type CallOptions } from './call';
+import type { Engine } from './engine';
+import type { TaskSpec } from './protocol';
+import type { Task } from './task';
+
+export class ApplyCall<R> extends Call {
+  readonly #result: DeferredPromise<R> = pDefer<R>();
+
+  constructor(engine: Engine, spec: TaskSpec, args: unknown[], options: CallOptions) {
+    super(engine, spec, options);
+    if (options.signal?.aborted) {
+      this.#result.reject(options.signal.reason);
+      this.end();
+      return;
+    }
+    this.submit([args], 0);
+  }
+
+  get promise(): Promise<R> {
+    return this.#result.promise;
+  }
+
+  resolveChunk(_task: Task, values: unknown[]): void {
+    this.end();
+    this.#result.resolve(values[0] as R);
+  }
+
+  rejectChunk(_task: Task, error: unknown): void {
+    this.end();
+    this.#result.reject(error);
+  }
+}
+
+/**
+ * A map over a known list of argument lists: results are placed by chunk, the call resolves when every
+ * chunk has, and the first failing item rejects it and drops the chunks that have not started.
+ */
+export class MapCall<R> extends Call {
+  readonly #result = pDefer<R[]>();
+  readonly #values: R[];
+  readonly #chunksize: number;
+  #remaining: number;
+
+  constructor(engine: Engine, spec: TaskSpec, calls: unknown[][], chunksize: number, options: CallOptions) {
+    super(engine, spec, options);
+    this.#values = new Array(calls.length);
+    this.#chunksize = chunksize;
+    this.#remaining = Math.ceil(calls.length / chunksize);
+    if (options.signal?.aborted) {
+      this.#result.reject(options.signal.reason);
+      this.end();
+      return;
+    }
+    if (this.#remaining === 0) this.#result.resolve([]);
+    for (let chunk = 0, chunks = this.#remaining; chunk < chunks && this.#remaining > 0; chunk++) {
+      this.submit(calls.slice(chunk * chunksize, (chunk + 1) * chunksize), chunk);
+    }
+  }
+
+  get promise(): Promise<R[]> {
+    return this.#result.promise;
+  }
+
+  resolveChunk(task: Task, values: unknown[]): void {
+    const offset = task.index * this.#chunksize;
+    for (let i = 0; i < values.length; i++) this.#values[offset + i] = values[i] as R;
+    if (--this.#remaining === 0) {
+      this.end();
+      this.#result.resolve(this.#values);
+    }
+  }
+
+  rejectChunk(_task: Task, error: unknown): void {
+    this.#remaining = -1; // settled: later chunks change nothing
+    this.end();
+    this.#result.reject(error);
+  }
+}

@@ -1,0 +1,408 @@
+/**
+ * The scheduler under both faces of the library (Pool and ProcessPoolExecutor): it owns the children, the
+ * queue of tasks and the pool's lifecycle, and answers every child's request for work.
+ */
+import pDefer from 'p-defer';
+import { BrokenPoolError, PoolStateError, TimeoutError, fromWireError, type ChildExit } from './errors';
+import { tag, type ChildMessage, type TaskSpec } from './protocol';
+import type { ResolvedPoolOptions } from './options';
+import { findJsonUnsendable, unsendableError } from './sendable';
+import { Task } from './task';
+import { TaskQueue } from './task-queue';
+import { WorkerHandle, type WorkerOwner } from './worker-handle';
+
+export type PoolState =
+  /** Taking tasks. */
+  | 'running'
+  /** `close()`d: submitted work finishes, nothing new is taken, then the children exit. */
+  | 'closed'
+  /** `terminate()`d: children killed, unfinished tasks rejected. */
+  | 'terminated'
+  /** A child crashed (policy `'break'`) or an initializer failed: everything pending and later rejects. */
+  | 'broken';
+
+const TRANSITIONS: Record<PoolState, readonly PoolState[]> = {
+  running: ['closed', 'terminated', 'broken'],
+  closed: ['terminated', 'broken'],
+  broken: [],
+  terminated: [],
+};
+
+/** Why the pool broke, kept to give every task a fresh error of its own. */
+interface BreakReason {
+  message: string;
+  exit: Partial<ChildExit>;
+  cause?: unknown;
+}
+
+export class Engine implements WorkerOwner {
+  #state: PoolState = 'running';
+  readonly #options: ResolvedPoolOptions;
+  readonly #initializer: TaskSpec | null;
+  readonly #workers = new Set<WorkerHandle>();
+  readonly #queue = new TaskQueue();
+  /** Tasks in the queue that are still wanted (dropped ones stay in it until they reach the front). */
+  #queued = 0;
+  /** Unsettled tasks plus open inputs: while above zero the children keep the parent alive. */
+  #pending = 0;
+  /** Calls still reading their input (imap): they may submit more even after `close()`. */
+  #openInputs = 0;
+  #breakReason: BreakReason | undefined;
+  readonly #allExited = pDefer<void>();
+
+  constructor(options: ResolvedPoolOptions, initializer: TaskSpec | null) {
+    this.#options = options;
+    this.#initializer = initializer;
+    this.#replenish();
+  }
+
+  get state(): PoolState {
+    return this.#state;
+  }
+
+  get processes(): number {
+    return this.#options.processes;
+  }
+
+  /** Pids of the live children, for diagnostics and tests. */
+  get pids(): number[] {
+    return [...this.#workers].flatMap((worker) => (worker.pid === undefined ? [] : [worker.pid]));
+  }
+
+  /**
+   * Queue a task. In a broken or terminated pool it is rejected at once (a closed pool still takes tasks
+   * from calls already under way; the facades refuse new calls).
+   */
+  submit(task: Task): void {
+    if (this.#state === 'broken' || this.#state === 'terminated') {
+      task.state = 'settled';
+      task.sink.rejectTask(task, this.#stoppedError());
+      return;
+    }
+    this.#addPending(1);
+    this.#queue.push(task);
+    this.#queued++;
+    this.#dispatch();
+  }
+
+  /** Reject a task with `reason`: a queued one is dropped, a running one's child is killed and replaced. */
+  abort(task: Task, reason: unknown): void {
+    if (task.state === 'settled') return;
+    const worker = task.worker;
+    if (worker === undefined) this.#queued--;
+    this.#settle(task, reason);
+    if (worker !== undefined) this.#replace(worker);
+  }
+
+  /**
+   * Drop a task that has not started, without settling it through its sink. A task already running goes
+   * on and its outcome is ignored. Returns true if the task was dropped before it started.
+   */
+  drop(task: Task): boolean {
+    if (task.state === 'settled') return false;
+    const worker = task.worker;
+    if (worker === undefined) {
+      this.#queued--;
+      this.#finish(task);
+      this.#dispatch();
+      return true;
+    }
+    if (worker.inflight[0] === task) {
+      // Running: it finishes in its child, which still holds it; what it returns is ignored.
+      this.#finish(task, false);
+      return false;
+    }
+    // Waiting in a child behind the task it runs: the child drops it and asks for another.
+    worker.send(tag({ type: 'pool:cancel', ids: [task.id] }));
+    worker.release(task);
+    this.#finish(task);
+    return true;
+  }
+
+  /** Note that a call will keep submitting tasks from its input; `closeInput` when it stops. */
+  openInput(): void {
+    this.#openInputs++;
+    this.#addPending(1);
+  }
+
+  closeInput(): void {
+    this.#openInputs--;
+    this.#addPending(-1);
+    this.#retireIfDone();
+  }
+
+  close(): void {
+    if (this.#state !== 'running') return;
+    this.#transition('closed');
+    this.#refreshRefs();
+    this.#retireIfDone();
+  }
+
+  terminate(): void {
+    if (this.#state === 'terminated' || this.#state === 'broken') {
+      for (const worker of this.#workers) worker.kill();
+      return;
+    }
+    this.#transition('terminated');
+    this.#stopEverything(() => new PoolStateError('The pool was terminated before this task finished.'));
+  }
+
+  /** Resolves once every child has exited; only after `close()` or `terminate()` (or once broken). */
+  join(): Promise<void> {
+    if (this.#state === 'running') {
+      return Promise.reject(new PoolStateError('join() waits for the children to exit: call close() or terminate() first.'));
+    }
+    return this.#allExited.promise;
+  }
+
+  // --- Dispatch -------------------------------------------------------------------------------------
+
+  /** Hand queued tasks to children that asked for work, children with nothing in hand first. */
+  #dispatch(): void {
+    while (this.#queued > 0) {
+      const task = this.#queue.peek()!;
+      if (task.state === 'settled') {
+        this.#queue.shift();
+        continue;
+      }
+      const worker = this.#pickWorker(task.needsIdleChild);
+      if (worker === undefined) break;
+      this.#queue.shift();
+      this.#queued--;
+      this.#sendTo(worker, task);
+    }
+    this.#retireIfDone();
+  }
+
+  #pickWorker(needsIdleChild: boolean): WorkerHandle | undefined {
+    let fallback: WorkerHandle | undefined;
+    for (const worker of this.#workers) {
+      if (!worker.accepting || worker.tasksTaken >= this.#options.maxTasksPerChild) continue;
+      if (worker.inflight.length === 0) return worker;
+      fallback ??= worker;
+    }
+    return needsIdleChild ? undefined : fallback;
+  }
+
+  #sendTo(worker: WorkerHandle, task: Task): void {
+    const problem = this.#options.serialization === 'json' ? findJsonUnsendable(task.calls, 'arguments') : undefined;
+    if (problem !== undefined) {
+      this.#settle(task, unsendableError('The task arguments', problem));
+      return;
+    }
+    try {
+      worker.sendTask(task);
+    } catch (error) {
+      // Structured clone fails before anything is written: the child never saw the task.
+      this.#settle(task, unsendableError('The task arguments', (error as Error).message, error));
+      return;
+    }
+    task.state = 'sent';
+    task.worker = worker;
+    if (worker.inflight[0] === task) this.#started(task);
+  }
+
+  /** The task is at the head of its child's line: it runs now. */
+  #started(task: Task): void {
+    if (task.timeout !== undefined && task.timeout !== Infinity) {
+      task.timer = setTimeout(() => this.#timedOut(task), task.timeout);
+    }
+    task.sink.startTask?.(task);
+  }
+
+  // --- Messages from children -----------------------------------------------------------------------
+
+  onChildMessage(worker: WorkerHandle, message: ChildMessage): void {
+    switch (message.type) {
+      case 'pool:ready':
+        if (worker.state === 'starting') worker.state = 'ready';
+        worker.credits += message.credits;
+        this.#dispatch();
+        return;
+      case 'pool:result':
+      case 'pool:error': {
+        worker.credits++;
+        const task = worker.inflight.find((held) => held.id === message.id);
+        if (task !== undefined) {
+          const wasRunning = worker.inflight[0] === task;
+          worker.release(task);
+          if (message.type === 'pool:result') this.#settle(task, undefined, message.values);
+          else this.#settle(task, fromWireError(message.error), undefined, message.index);
+          const next = worker.inflight[0];
+          if (wasRunning && next !== undefined && next.state === 'sent') this.#started(next);
+        }
+        this.#recycleIfSpent(worker);
+        this.#dispatch();
+        return;
+      }
+      case 'pool:init-error': {
+        const cause = fromWireError(message.error);
+        this.#break({
+          message: `The pool's initializer failed in child ${worker.pid}: ${cause.message}`,
+          exit: { pid: worker.pid },
+          cause,
+        });
+        return;
+      }
+    }
+  }
+
+  onChildExit(worker: WorkerHandle, exit: ChildExit, expected: boolean): void {
+    this.#workers.delete(worker);
+    const held = worker.inflight.splice(0).filter((task) => task.state !== 'settled');
+    if (expected) {
+      // Killed for a timeout or an abort: the running task is settled already; those behind it never ran.
+      this.#requeue(held);
+    } else {
+      const how = exit.signal !== null ? `was killed by signal ${exit.signal}` : `exited with code ${exit.exitCode}`;
+      const doing = held.length > 0 ? 'while running a task' : worker.state === 'starting' ? 'before it was ready' : 'while idle';
+      const reason = { message: `A child process (pid ${exit.pid}) ${how} ${doing}.`, exit };
+      const [running, ...waiting] = held;
+      if (running !== undefined) this.#settle(running, this.#brokenError(reason));
+      // A child that dies before it is ready would die again in its replacement: never respawn it.
+      if (this.#options.onWorkerCrash === 'break' || worker.state === 'starting') {
+        for (const task of waiting) this.#settle(task, this.#brokenError(reason));
+        this.#break({ ...reason, message: `${reason.message} The pool is broken: every pending and later task fails.` });
+      } else {
+        this.#requeue(waiting);
+      }
+    }
+    this.#replenish();
+    if (this.#workers.size === 0 && this.#state !== 'running') this.#allExited.resolve();
+  }
+
+  // --- Faults ---------------------------------------------------------------------------------------
+
+  #timedOut(task: Task): void {
+    task.timer = undefined;
+    const worker = task.worker!;
+    this.#settle(task, new TimeoutError(`The task did not finish within its timeout of ${task.timeout} ms.`, task.timeout!));
+    this.#replace(worker);
+  }
+
+  /** Kill a child whose running task was given up, and start another in its place. */
+  #replace(worker: WorkerHandle): void {
+    worker.kill();
+    this.#replenish();
+    this.#dispatch();
+  }
+
+  #break(reason: BreakReason): void {
+    if (this.#state === 'broken' || this.#state === 'terminated') return;
+    this.#transition('broken');
+    this.#breakReason = reason;
+    this.#stopEverything(() => this.#brokenError(reason));
+  }
+
+  #brokenError(reason: BreakReason): BrokenPoolError {
+    return new BrokenPoolError(reason.message, reason.exit, reason.cause === undefined ? undefined : { cause: reason.cause });
+  }
+
+  /** The error for a task submitted to a pool that no longer runs tasks. */
+  #stoppedError(): Error {
+    return this.#breakReason !== undefined
+      ? this.#brokenError(this.#breakReason)
+      : new PoolStateError('The pool was terminated; it runs no more tasks.');
+  }
+
+  /** Kill every child and reject every unsettled task, each with an error of its own. */
+  #stopEverything(errorFor: () => Error): void {
+    this.#refreshRefs();
+    for (const worker of this.#workers) {
+      for (const task of worker.inflight.splice(0)) this.#settle(task, errorFor());
+      worker.kill();
+    }
+    for (const task of this.#queue.drain()) {
+      if (task.state !== 'settled') this.#settle(task, errorFor());
+    }
+    this.#queued = 0;
+    if (this.#workers.size === 0) this.#allExited.resolve();
+  }
+
+  // --- Children's lifecycle -------------------------------------------------------------------------
+
+  /** Keep `processes` children able to take tasks while the pool has, or may get, work. */
+  #replenish(): void {
+    const wanted = this.#state === 'running' || (this.#state === 'closed' && this.#hasWork());
+    if (!wanted) return;
+    let able = 0;
+    for (const worker of this.#workers) if (worker.state === 'starting' || worker.state === 'ready') able++;
+    for (; able < this.#options.processes; able++) {
+      const worker = new WorkerHandle(this.#options, this.#initializer, this);
+      worker.ref(this.#keepsAlive());
+      this.#workers.add(worker);
+    }
+  }
+
+  /** A child that has taken its maxTasksPerChild retires once its last task is answered. */
+  #recycleIfSpent(worker: WorkerHandle): void {
+    if (worker.tasksTaken < this.#options.maxTasksPerChild || worker.inflight.length > 0) return;
+    worker.retire();
+    this.#replenish();
+  }
+
+  /** Once a closed pool has nothing left to run, let its children go. */
+  #retireIfDone(): void {
+    if (this.#state !== 'closed' || this.#hasWork()) return;
+    for (const worker of this.#workers) worker.retire();
+    if (this.#workers.size === 0) this.#allExited.resolve();
+  }
+
+  #hasWork(): boolean {
+    if (this.#queued > 0 || this.#openInputs > 0) return true;
+    for (const worker of this.#workers) if (worker.inflight.length > 0) return true;
+    return false;
+  }
+
+  #requeue(tasks: Task[]): void {
+    for (const task of tasks) {
+      task.state = 'queued';
+      task.worker = undefined;
+    }
+    this.#queue.unshift(tasks);
+    this.#queued += tasks.length;
+    this.#dispatch();
+  }
+
+  // --- Settling -------------------------------------------------------------------------------------
+
+  #settle(task: Task, error: unknown, values?: unknown[], index?: number): void {
+    if (task.state === 'settled') return;
+    this.#finish(task);
+    if (values !== undefined) task.sink.resolveTask(task, values);
+    else task.sink.rejectTask(task, error, index);
+  }
+
+  /** Everything that ends with a task, however it ends. */
+  #finish(task: Task, detach = true): void {
+    task.state = 'settled';
+    if (detach) task.worker = undefined;
+    clearTimeout(task.timer);
+    this.#addPending(-1);
+  }
+
+  // --- Keeping the parent alive ---------------------------------------------------------------------
+
+  /** An idle, running pool does not hold the parent's event loop open; pending work and shutdown do. */
+  #keepsAlive(): boolean {
+    return this.#pending > 0 || this.#state !== 'running';
+  }
+
+  #addPending(delta: number): void {
+    const before = this.#pending > 0;
+    this.#pending += delta;
+    if (before !== this.#pending > 0) this.#refreshRefs();
+  }
+
+  #refreshRefs(): void {
+    const keepAlive = this.#keepsAlive();
+    for (const worker of this.#workers) worker.ref(keepAlive);
+  }
+
+  #transition(to: PoolState): void {
+    if (!TRANSITIONS[this.#state].includes(to)) {
+      throw new PoolStateError(`The pool cannot go from ${this.#state} to ${to}.`);
+    }
+    this.#state = to;
+  }
+}

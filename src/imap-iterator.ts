@@ -1,0 +1,164 @@
+/**
+ * imap / imapUnordered: results as an async iterator over an input that is read lazily.
+ *
+ * The input is read only while fewer than `window` chunks are submitted and not yet handed to the
+ * consumer, so an endless generator works and a consumer that stops (breaks out of its loop) stops the
+ * reading too. An error, from a task or from the input itself, is thrown at its position and ends the
+ * iteration, as an async generator's would.
+ */
+import pDefer, { type DeferredPromise } from 'p-defer';
+import { Call, type CallOptions } from './call';
+import type { Engine } from './engine';
+import type { TaskSpec } from './protocol';
+import type { Task } from './task';
+
+type Outcome = { values: unknown[] } | { error: unknown };
+
+export class ImapIterator<R> extends Call implements AsyncIterableIterator<R> {
+  readonly #ordered: boolean;
+  readonly #chunksize: number;
+  readonly #window: number;
+  readonly #toCalls: (items: unknown[]) => unknown[][];
+  /** Finished chunks not yet handed out: by chunk index (ordered) or in completion order. */
+  readonly #finished = new Map<number, Outcome>();
+  #submitted = 0;
+  #consumed = 0;
+  /** Values of the chunk being handed out, and the next one's position. */
+  #current: unknown[] = [];
+  #position = 0;
+  #inputDone = false;
+  #inputError: { error: unknown } | undefined;
+  #closed = false;
+  /** Wakes the consumer when a chunk finishes, the feeder when the window opens. */
+  #consumerWake: DeferredPromise<void> | undefined;
+  #feederWake: DeferredPromise<void> | undefined;
+  /** next() calls run one after another even when the caller does not await them in turn. */
+  #previous: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    engine: Engine,
+    spec: TaskSpec,
+    input: Iterable<unknown> | AsyncIterable<unknown>,
+    toCalls: (items: unknown[]) => unknown[][],
+    { chunksize, window, ordered, ...options }: CallOptions & { chunksize: number; window: number; ordered: boolean },
+  ) {
+    super(engine, spec, options);
+    this.#ordered = ordered;
+    this.#chunksize = chunksize;
+    this.#window = window;
+    this.#toCalls = toCalls;
+    if (options.signal?.aborted) {
+      this.#inputError = { error: options.signal.reason };
+      this.#inputDone = true;
+      return;
+    }
+    engine.openInput();
+    void this.#feed(input);
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<R>> {
+    const result = this.#previous.then(() => this.#next());
+    this.#previous = result.catch(() => undefined);
+    return result;
+  }
+
+  /** Stop: read no more input, drop the chunks that have not started. */
+  async return(): Promise<IteratorResult<R>> {
+    this.#close();
+    return { done: true, value: undefined };
+  }
+
+  resolveChunk(task: Task, values: unknown[]): void {
+    this.#finish(task, { values });
+  }
+
+  rejectChunk(task: Task, error: unknown): void {
+    this.#finish(task, { error });
+  }
+
+  #finish(task: Task, outcome: Outcome): void {
+    // Unordered results are keyed by arrival, so the consumer takes them in that order.
+    this.#finished.set(this.#ordered ? task.index : this.#finished.size + this.#consumed, outcome);
+    this.#consumerWake?.resolve();
+  }
+
+  async #next(): Promise<IteratorResult<R>> {
+    while (this.#position >= this.#current.length) {
+      if (this.#closed) return { done: true, value: undefined };
+      const outcome = this.#finished.get(this.#consumed);
+      if (outcome !== undefined) {
+        this.#finished.delete(this.#consumed);
+        this.#consumed++;
+        this.#feederWake?.resolve();
+        if ('error' in outcome) return this.#fail(outcome.error);
+        this.#current = outcome.values;
+        this.#position = 0;
+      } else if (this.#inputDone && this.#consumed === this.#submitted) {
+        if (this.#inputError !== undefined) return this.#fail(this.#inputError.error);
+        this.#close();
+        return { done: true, value: undefined };
+      } else {
+        this.#consumerWake = pDefer();
+        await this.#consumerWake.promise;
+        this.#consumerWake = undefined;
+      }
+    }
+    return { done: false, value: this.#current[this.#position++] as R };
+  }
+
+  #fail(error: unknown): never {
+    this.#close();
+    throw error;
+  }
+
+  #close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#current = [];
+    this.end();
+    this.#feederWake?.resolve();
+    this.#consumerWake?.resolve();
+  }
+
+  async #feed(input: Iterable<unknown> | AsyncIterable<unknown>): Promise<void> {
+    let iterator: Iterator<unknown> | AsyncIterator<unknown> | undefined;
+    try {
+      iterator =
+        Symbol.asyncIterator in input
+          ? (input as AsyncIterable<unknown>)[Symbol.asyncIterator]()
+          : (input as Iterable<unknown>)[Symbol.iterator]();
+      while (!this.#closed) {
+        if (this.#submitted - this.#consumed >= this.#window) {
+          this.#feederWake = pDefer();
+          await this.#feederWake.promise;
+          this.#feederWake = undefined;
+          continue;
+        }
+        const items: unknown[] = [];
+        while (items.length < this.#chunksize) {
+          const step = await iterator.next();
+          if (step.done) {
+            this.#inputDone = true;
+            break;
+          }
+          items.push(step.value);
+        }
+        if (this.#closed) break;
+        if (items.length > 0) this.submit(this.#toCalls(items), this.#submitted++);
+        if (this.#inputDone) break;
+      }
+    } catch (error) {
+      this.#inputError = { error };
+    } finally {
+      this.#inputDone = true;
+      // Stopped early: let a generator run its finally blocks.
+      if (this.#closed) await Promise.resolve(iterator?.return?.()).catch(() => undefined);
+      this.engine.closeInput();
+      this.#consumerWake?.resolve();
+    }
+  }
+}

@@ -1,0 +1,16 @@
+/**
+ * forkpool: Python's process pools for Node.js.
+ */
+export { Pool } from './pool';
+export { AsyncResult } from './async-result';
+export { BrokenPoolError, CancelledError, PoolError, PoolStateError, TimeoutError } from './errors';
+export type { ChildExit } from './errors';
+export type {
+  CallbackOptions,
+  ChunkOptions,
+  CrashPolicy,
+  PoolOptions,
+  Serialization,
+  TaskOptions,
+} from './options';
+export type { AnyFunction, FunctionName, ModuleTaskRef, TaskArgs, TaskRef, TaskResult } from './task-ref';

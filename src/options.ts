@@ -1,0 +1,153 @@
+/**
+ * Options of the pool and of each call, their defaults, and the checks that turn a bad value into an error
+ * naming the option and the value.
+ */
+import os from 'node:os';
+import { describe, type TaskRef } from './task-ref';
+
+export type CrashPolicy = 'break' | 'respawn';
+export type Serialization = 'advanced' | 'json';
+
+export interface PoolOptions<M = any> {
+  /** Number of child processes. @default os.availableParallelism() */
+  processes?: number;
+  /** Module whose exports string task names refer to; relative to `process.cwd()` at creation. */
+  module?: string;
+  /** Run once in every child, replacements included, before that child's first task. */
+  initializer?: TaskRef<M>;
+  /** Arguments for `initializer`. @default [] */
+  initargs?: unknown[];
+  /** A child exits after this many tasks (a chunk is one task) and a fresh one replaces it. @default unlimited */
+  maxTasksPerChild?: number;
+  /** What a child dying unasked does to the pool: break it (Python's behaviour) or replace the child. @default 'break' */
+  onWorkerCrash?: CrashPolicy;
+  /** Default `timeout` (ms) of every task. @default none */
+  taskTimeout?: number;
+  /** How values cross the IPC channel. @default 'advanced' */
+  serialization?: Serialization;
+  /** Environment of the children. @default process.env */
+  env?: NodeJS.ProcessEnv;
+  /** Node options of the children. @default process.execArgv, without the ts-node loader's own entries */
+  execArgv?: string[];
+  /** Working directory of the children. @default process.cwd() */
+  cwd?: string;
+}
+
+/** Options every submitting call accepts. */
+export interface TaskOptions {
+  /** Reject with `TimeoutError` and replace the child when the task runs longer than this (ms). */
+  timeout?: number;
+  /** Aborting rejects with `signal.reason`: a queued task is dropped, a running one's child is replaced. */
+  signal?: AbortSignal;
+}
+
+export interface ChunkOptions extends TaskOptions {
+  /** Items per task. @default map: ceil(length / (4 * processes)); imap: 1 */
+  chunksize?: number;
+}
+
+export interface CallbackOptions<T> {
+  /** Called once with the result, before `get()` settles. */
+  callback?: (result: T) => void;
+  /** Called once with the error, before `get()` settles. */
+  errorCallback?: (error: unknown) => void;
+}
+
+export interface ResolvedPoolOptions {
+  processes: number;
+  module: string | undefined;
+  initializer: TaskRef | undefined;
+  initargs: unknown[];
+  maxTasksPerChild: number;
+  onWorkerCrash: CrashPolicy;
+  taskTimeout: number | undefined;
+  serialization: Serialization;
+  env: NodeJS.ProcessEnv | undefined;
+  execArgv: string[];
+  cwd: string | undefined;
+}
+
+/** Copy, check and fill the caller's options; the caller's object is never touched. */
+export function resolvePoolOptions(options: PoolOptions = {}, processesName = 'processes'): ResolvedPoolOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(`Expected the pool options to be an object, got ${describe(options)}.`);
+  }
+  const { processes, maxTasksPerChild, taskTimeout, onWorkerCrash = 'break', serialization = 'advanced' } = options;
+  checkOneOf('onWorkerCrash', onWorkerCrash, ['break', 'respawn']);
+  checkOneOf('serialization', serialization, ['advanced', 'json']);
+  if (options.module !== undefined && typeof options.module !== 'string') {
+    throw new TypeError(`Expected \`module\` to be a module path, got ${describe(options.module)}.`);
+  }
+  if (options.initargs !== undefined && !Array.isArray(options.initargs)) {
+    throw new TypeError(`Expected \`initargs\` to be an array of arguments, got ${describe(options.initargs)}.`);
+  }
+  if (options.execArgv !== undefined && !Array.isArray(options.execArgv)) {
+    throw new TypeError(`Expected \`execArgv\` to be an array of strings, got ${describe(options.execArgv)}.`);
+  }
+  return {
+    processes: processes === undefined ? os.availableParallelism() : checkPositiveInteger(processesName, processes),
+    module: options.module,
+    initializer: options.initializer,
+    initargs: options.initargs === undefined ? [] : [...options.initargs],
+    maxTasksPerChild:
+      maxTasksPerChild === undefined ? Infinity : checkPositiveInteger('maxTasksPerChild', maxTasksPerChild),
+    onWorkerCrash,
+    taskTimeout: checkTimeout('taskTimeout', taskTimeout),
+    serialization,
+    env: options.env,
+    execArgv: options.execArgv ?? inheritedExecArgv(),
+    cwd: options.cwd,
+  };
+}
+
+/** Check the per-call options; `undefined` stays undefined. */
+export function checkTaskOptions(options: TaskOptions | undefined): void {
+  if (options === undefined) return;
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(`Expected the call's options to be an object, got ${describe(options)}.`);
+  }
+  checkTimeout('timeout', options.timeout);
+  const { signal } = options;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new TypeError(`Expected \`signal\` to be an AbortSignal, got ${describe(signal)}.`);
+  }
+}
+
+export function checkPositiveInteger(name: string, value: unknown): number {
+  if (typeof value !== 'number') {
+    throw new TypeError(`Expected \`${name}\` to be a positive integer, got ${describe(value)}.`);
+  }
+  if (!Number.isInteger(value) || value < 1) {
+    throw new RangeError(`Expected \`${name}\` to be a positive integer (1 or more), got ${value}.`);
+  }
+  return value;
+}
+
+/** A timeout is any positive number of milliseconds (Infinity allowed: no limit). */
+export function checkTimeout(name: string, value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number') {
+    throw new TypeError(`Expected \`${name}\` to be a number of milliseconds, got ${describe(value)}.`);
+  }
+  if (!(value > 0)) {
+    throw new RangeError(`Expected \`${name}\` to be a positive number of milliseconds, got ${value}.`);
+  }
+  return value;
+}
+
+function checkOneOf(name: string, value: unknown, allowed: readonly string[]): void {
+  if (!allowed.includes(value as string)) {
+    throw new TypeError(
+      `Expected \`${name}\` to be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${describe(value)}.`,
+    );
+  }
+}
+
+/**
+ * The parent's Node options minus what the ts-node binary adds: passed on, they would start every child
+ * through ts-node, which then looks for a tsconfig beside the child script. The child registers ts-node
+ * itself when a task module needs it.
+ */
+function inheritedExecArgv(): string[] {
+  return process.execArgv.filter((arg) => !/[\\/]ts-node[\\/]/.test(arg));
+}

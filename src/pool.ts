@@ -1,0 +1,218 @@
+/**
+ * Pool: Python's `multiprocessing.Pool` for Node. A thin facade: it checks arguments and the pool's state,
+ * turns each call into tasks, and leaves scheduling to the engine.
+ */
+import { AsyncResult } from './async-result';
+import { ApplyCall, MapCall } from './calls';
+import { collect, defaultChunkSize, isIterable, resolveChunkSize, singleArgument, spreadArguments } from './chunk';
+import { Engine } from './engine';
+import { PoolStateError } from './errors';
+import { ImapIterator } from './imap-iterator';
+import {
+  checkTaskOptions,
+  resolvePoolOptions,
+  type CallbackOptions,
+  type ChunkOptions,
+  type PoolOptions,
+  type TaskOptions,
+} from './options';
+import { describe, TaskResolver, type TaskArgs, type TaskRef, type TaskResult } from './task-ref';
+import type { CallOptions } from './call';
+import type { TaskSpec } from './protocol';
+
+/** Chunks per child that imap keeps submitted and not yet consumed: enough to keep every child busy. */
+const IMAP_WINDOW_PER_CHILD = 4;
+
+type Input<T> = Iterable<T> | AsyncIterable<T>;
+
+export class Pool<M = any> implements AsyncDisposable {
+  readonly #engine: Engine;
+  readonly #resolver: TaskResolver;
+  readonly #taskTimeout: number | undefined;
+
+  constructor(options: PoolOptions<M> = {}) {
+    const resolved = resolvePoolOptions(options);
+    this.#resolver = new TaskResolver(process.cwd(), resolved.module);
+    const initializer = resolved.initializer === undefined ? null : this.#resolver.resolve(resolved.initializer, 'initializer');
+    this.#taskTimeout = resolved.taskTimeout;
+    this.#engine = new Engine(resolved, initializer);
+  }
+
+  /** Number of child processes. */
+  get processes(): number {
+    return this.#engine.processes;
+  }
+
+  /** True once a crash (policy `'break'`) or a failed initializer has broken the pool. */
+  get broken(): boolean {
+    return this.#engine.state === 'broken';
+  }
+
+  /** Pids of the children alive now. */
+  get pids(): number[] {
+    return this.#engine.pids;
+  }
+
+  /** Run `task(...args)` in a child; resolves with its result. */
+  apply<T extends TaskRef<M>>(task: T, args?: TaskArgs<M, T>, options?: TaskOptions): Promise<TaskResult<M, T>> {
+    try {
+      return this.#apply<TaskResult<M, T>>(task, args, options).promise;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Like {@link apply}, returning an AsyncResult. @throws PoolStateError once closed or terminated. */
+  applyAsync<T extends TaskRef<M>>(
+    task: T,
+    args?: TaskArgs<M, T>,
+    options: TaskOptions & CallbackOptions<TaskResult<M, T>> = {},
+  ): AsyncResult<TaskResult<M, T>> {
+    return new AsyncResult(this.#apply<TaskResult<M, T>>(task, args, options).promise, options);
+  }
+
+  /** `task(item)` for every item, in input order; the first failing item rejects the call. */
+  map<T extends TaskRef<M>>(task: T, iterable: Input<TaskArgs<M, T>[0]>, options?: ChunkOptions): Promise<TaskResult<M, T>[]> {
+    try {
+      return this.#map<TaskResult<M, T>>(task, iterable, options, singleArgument);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Like {@link map}, returning an AsyncResult. @throws PoolStateError once closed or terminated. */
+  mapAsync<T extends TaskRef<M>>(
+    task: T,
+    iterable: Input<TaskArgs<M, T>[0]>,
+    options: ChunkOptions & CallbackOptions<TaskResult<M, T>[]> = {},
+  ): AsyncResult<TaskResult<M, T>[]> {
+    return new AsyncResult(this.#map<TaskResult<M, T>>(task, iterable, options, singleArgument), options);
+  }
+
+  /** `task(...args)` for every argument list, in input order. */
+  starmap<T extends TaskRef<M>>(task: T, iterable: Input<TaskArgs<M, T>>, options?: ChunkOptions): Promise<TaskResult<M, T>[]> {
+    try {
+      return this.#map<TaskResult<M, T>>(task, iterable, options, spreadArguments);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Like {@link starmap}, returning an AsyncResult. @throws PoolStateError once closed or terminated. */
+  starmapAsync<T extends TaskRef<M>>(
+    task: T,
+    iterable: Input<TaskArgs<M, T>>,
+    options: ChunkOptions & CallbackOptions<TaskResult<M, T>[]> = {},
+  ): AsyncResult<TaskResult<M, T>[]> {
+    return new AsyncResult(this.#map<TaskResult<M, T>>(task, iterable, options, spreadArguments), options);
+  }
+
+  /**
+   * Results in input order as they come, reading the input lazily: an endless generator works, and
+   * leaving the loop early stops reading it. An item's error is thrown at its position.
+   * @throws PoolStateError once closed or terminated.
+   */
+  imap<T extends TaskRef<M>>(task: T, iterable: Input<TaskArgs<M, T>[0]>, options?: ChunkOptions): AsyncIterableIterator<TaskResult<M, T>> {
+    return this.#imap(task, iterable, options, true);
+  }
+
+  /** Like {@link imap}, in the order the results finish. */
+  imapUnordered<T extends TaskRef<M>>(
+    task: T,
+    iterable: Input<TaskArgs<M, T>[0]>,
+    options?: ChunkOptions,
+  ): AsyncIterableIterator<TaskResult<M, T>> {
+    return this.#imap(task, iterable, options, false);
+  }
+
+  /** Take no new tasks; what was submitted finishes, then the children exit. */
+  close(): void {
+    this.#engine.close();
+  }
+
+  /** Kill the children now; every unfinished task rejects with PoolStateError. */
+  terminate(): void {
+    this.#engine.terminate();
+  }
+
+  /** Resolves when every child has exited. @throws (rejects) PoolStateError before close() or terminate(). */
+  join(): Promise<void> {
+    return this.#engine.join();
+  }
+
+  /** `close()` then `join()`: `await using pool = new Pool()` never drops submitted work. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+    await this.join();
+  }
+
+  // --- Turning calls into tasks ---------------------------------------------------------------------
+
+  #apply<R>(task: unknown, args: unknown, options: TaskOptions | undefined): ApplyCall<R> {
+    const spec = this.#prepare(task, options);
+    if (args !== undefined && !Array.isArray(args)) {
+      throw new TypeError(`Expected \`args\` to be an array of arguments, got ${describe(args)}.`);
+    }
+    return new ApplyCall<R>(this.#engine, spec, args ?? [], this.#callOptions(options));
+  }
+
+  #map<R>(task: unknown, iterable: unknown, options: ChunkOptions | undefined, toCalls: (items: unknown[]) => unknown[][]): Promise<R[]> {
+    const spec = this.#prepare(task, options);
+    checkInput(iterable);
+    const chunksize = options?.chunksize === undefined ? undefined : resolveChunkSize(options.chunksize, () => 1);
+    const start = (items: unknown[]) =>
+      new MapCall<R>(
+        this.#engine,
+        spec,
+        toCalls(items),
+        chunksize ?? defaultChunkSize(items.length, this.processes),
+        this.#callOptions(options),
+      ).promise;
+    if (typeof (iterable as Iterable<unknown>)[Symbol.iterator] === 'function') {
+      // Read now: the tasks must be queued before a close() that follows this call.
+      let items: unknown[];
+      try {
+        items = Array.isArray(iterable) ? iterable : Array.from(iterable as Iterable<unknown>);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      return start(items);
+    }
+    // An async input keeps a closed pool's children until it has been read.
+    this.#engine.openInput();
+    return collect(iterable as AsyncIterable<unknown>)
+      .then(start)
+      .finally(() => this.#engine.closeInput());
+  }
+
+  #imap<R>(task: unknown, iterable: unknown, options: ChunkOptions | undefined, ordered: boolean): ImapIterator<R> {
+    const spec = this.#prepare(task, options);
+    checkInput(iterable);
+    return new ImapIterator<R>(this.#engine, spec, iterable, singleArgument, {
+      ...this.#callOptions(options),
+      chunksize: resolveChunkSize(options?.chunksize, () => 1),
+      window: IMAP_WINDOW_PER_CHILD * this.processes,
+      ordered,
+    });
+  }
+
+  /** Checks shared by every call: the pool takes calls, the task names something, the options are sound. */
+  #prepare(task: unknown, options: TaskOptions | undefined): TaskSpec {
+    const state = this.#engine.state;
+    if (state === 'closed' || state === 'terminated') {
+      throw new PoolStateError(`The pool is ${state}: it takes no new tasks. Create a new Pool.`);
+    }
+    checkTaskOptions(options);
+    return this.#resolver.resolve(task);
+  }
+
+  #callOptions(options: TaskOptions | undefined): CallOptions {
+    return { timeout: options?.timeout ?? this.#taskTimeout, signal: options?.signal };
+  }
+}
+
+function checkInput(iterable: unknown): asserts iterable is Input<unknown> {
+  if (!isIterable(iterable)) {
+    throw new TypeError(`Expected an iterable or async iterable of inputs, got ${describe(iterable)}.`);
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * The three ways to name a task (an export of the pool's module, an export of any module, a self-contained
+ * function) and their translation into the {@link TaskSpec} a child can load.
+ */
+import path from 'node:path';
+import type { TaskSpec } from './protocol';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyFunction = (...args: any[]) => any;
+
+/** An export of any module; `name` defaults to `'default'`. */
+export interface ModuleTaskRef {
+  module: string;
+  name?: string;
+}
+
+/** Names of the function exports of `M`. */
+export type FunctionName<M> = {
+  [K in keyof M]: M[K] extends AnyFunction ? K : never;
+}[keyof M] &
+  string;
+
+/** Anything that names a task for a pool whose default module has the type `M`. */
+export type TaskRef<M = any> = FunctionName<M> | ModuleTaskRef | AnyFunction;
+
+type FunctionOf<M, T> = T extends string
+  ? T extends keyof M
+    ? Extract<M[T], AnyFunction>
+    : AnyFunction
+  : T extends AnyFunction
+    ? T
+    : AnyFunction;
+
+/** The argument list of the task `T`. */
+export type TaskArgs<M, T> = Parameters<FunctionOf<M, T>>;
+/** What the task `T` resolves to, async tasks unwrapped. */
+export type TaskResult<M, T> = Awaited<ReturnType<FunctionOf<M, T>>>;
+
+/** Turns TaskRefs into TaskSpecs, relative paths against the directory the pool was created in. */
+export class TaskResolver {
+  readonly #baseDir: string;
+  readonly #defaultModule: string | undefined;
+  // A function's source is computed once; the child caches the compiled function by the same text.
+  readonly #inline = new WeakMap<AnyFunction, TaskSpec>();
+
+  constructor(baseDir: string, defaultModule: string | undefined) {
+    this.#baseDir = baseDir;
+    this.#defaultModule = defaultModule === undefined ? undefined : this.#resolveModule(defaultModule);
+  }
+
+  /** @throws TypeError for something that is not a TaskRef, or a name with no default module to find it in. */
+  resolve(ref: unknown, role = 'task'): TaskSpec {
+    if (typeof ref === 'string') {
+      if (this.#defaultModule === undefined) {
+        throw new TypeError(
+          `The ${role} '${ref}' names an export of the pool's default module, but the pool has no \`module\` option. ` +
+            `Pass \`module\` to the pool, or name the ${role} as { module, name } or a function.`,
+        );
+      }
+      return { kind: 'module', module: this.#defaultModule, name: ref, baseDir: this.#baseDir };
+    }
+    if (typeof ref === 'function') return this.#resolveInline(ref as AnyFunction);
+    if (typeof ref === 'object' && ref !== null && typeof (ref as ModuleTaskRef).module === 'string') {
+      const { module, name = 'default' } = ref as ModuleTaskRef;
+      if (typeof name !== 'string') throw new TypeError(`The ${role}'s \`name\` must be a string, got ${typeof name}.`);
+      return { kind: 'module', module: this.#resolveModule(module), name, baseDir: this.#baseDir };
+    }
+    throw new TypeError(
+      `Expected the ${role} to be an export name, { module, name } or a function, got ${describe(ref)}.`,
+    );
+  }
+
+  #resolveInline(fn: AnyFunction): TaskSpec {
+    let spec = this.#inline.get(fn);
+    if (spec === undefined) {
+      const source = Function.prototype.toString.call(fn);
+      if (/\{\s*\[native code\]\s*\}\s*$/.test(source)) {
+        throw new TypeError(
+          `The task ${fn.name || '(anonymous)'} is a native or bound function, which has no source to ship to a child. ` +
+            'Wrap it in a self-contained function, or export it from a module.',
+        );
+      }
+      spec = { kind: 'inline', source, name: fn.name };
+      this.#inline.set(fn, spec);
+    }
+    return spec;
+  }
+
+  #resolveModule(module: string): string {
+    if (path.isAbsolute(module) || module.startsWith('file:')) return module;
+    if (module.startsWith('.')) return path.resolve(this.#baseDir, module);
+    return module; // a package name: the child resolves it from baseDir
+  }
+}
+
+export function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'string') return `'${value}' (string)`;
+  if (typeof value === 'object') return Array.isArray(value) ? 'an array' : `an object`;
+  return `${String(value)} (${typeof value})`;
+}

@@ -1,0 +1,56 @@
+/**
+ * One unit of scheduling: a chunk of calls of one function, plus where its outcome goes.
+ */
+import type { TaskSpec } from './protocol';
+import type { WorkerHandle } from './worker-handle';
+
+/**
+ * Receives the outcome of the tasks of one call (an apply, a map, an imap...). One object per call rather
+ * than closures per task keeps the per-task path free of allocations beyond the task itself.
+ */
+export interface TaskSink {
+  resolveTask(task: Task, values: unknown[]): void;
+  /** `index` is the failing call within the chunk, when the task itself ran. */
+  rejectTask(task: Task, error: unknown, index?: number): void;
+  /** Called when a child takes the task. */
+  startTask?(task: Task): void;
+}
+
+export type TaskState =
+  /** Waiting in the pool's queue. */
+  | 'queued'
+  /** Sent to a child, which runs it or has it next in line. */
+  | 'sent'
+  /** Resolved, rejected or dropped; whatever comes later for it is ignored. */
+  | 'settled';
+
+let nextId = 1;
+
+export class Task {
+  readonly id = nextId++;
+  state: TaskState = 'queued';
+  /** The child holding it, while `sent`. */
+  worker: WorkerHandle | undefined = undefined;
+  /** Set while the timeout clock runs. */
+  timer: NodeJS.Timeout | undefined = undefined;
+
+  constructor(
+    readonly spec: TaskSpec,
+    /** The argument list of each call of the chunk. */
+    readonly calls: unknown[][],
+    readonly sink: TaskSink,
+    /** Position of the chunk within its call. */
+    readonly index: number,
+    readonly timeout: number | undefined,
+    /** Whether its call has an AbortSignal that may cut it short. */
+    readonly abortable: boolean,
+  ) {}
+
+  /**
+   * A task with a deadline or an abort signal goes only to a child with nothing else in hand, so that being
+   * sent means running: its clock starts on time and aborting it never has to guess whether it started.
+   */
+  get needsIdleChild(): boolean {
+    return this.timeout !== undefined || this.abortable;
+  }
+}

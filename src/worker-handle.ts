@@ -1,0 +1,136 @@
+/**
+ * One forked child as the parent sees it: its process, the tasks it holds, how many more it asked for, and
+ * how it is told to stop.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import type { ChildExit } from './errors';
+import { isPoolMessage, tag, type ChildMessage, type ParentMessage, type TaskSpec } from './protocol';
+import type { ResolvedPoolOptions } from './options';
+import type { Task } from './task';
+
+/**
+ * The forked entry must be JavaScript. The compiled package has it at dist/workers/child.js beside
+ * dist/src/; run from the TypeScript sources (ts-jest, ts-node), the same build in dist/ is used.
+ */
+export const CHILD_SCRIPT = __filename.endsWith('.ts')
+  ? path.join(__dirname, '..', 'dist', 'workers', 'child.js')
+  : path.join(__dirname, '..', 'workers', 'child.js');
+
+/** Grace between SIGTERM and SIGKILL when a child is stopped. */
+const KILL_TIMEOUT_MS = 1000;
+
+export type WorkerState =
+  /** Forked; its initializer has not finished. */
+  | 'starting'
+  /** Pulling tasks. */
+  | 'ready'
+  /** Asked to exit once the tasks it holds are done. */
+  | 'retiring'
+  /** Being killed: SIGTERM sent, SIGKILL to follow. */
+  | 'stopping'
+  | 'exited';
+
+/** What a child reports to whoever owns it. */
+export interface WorkerOwner {
+  onChildMessage(worker: WorkerHandle, message: ChildMessage): void;
+  /** `expected` is false for a crash: an exit nobody asked for. */
+  onChildExit(worker: WorkerHandle, exit: ChildExit, expected: boolean): void;
+}
+
+export class WorkerHandle {
+  state: WorkerState = 'starting';
+  /** Tasks sent and not yet answered, oldest (the running one) first. */
+  readonly inflight: Task[] = [];
+  /** Tasks the child asked for and has not been sent. */
+  credits = 0;
+  /** Tasks sent over the child's life, for maxTasksPerChild. */
+  tasksTaken = 0;
+  readonly #child: ChildProcess;
+  readonly #owner: WorkerOwner;
+  #killTimer: NodeJS.Timeout | undefined;
+
+  constructor(options: ResolvedPoolOptions, initializer: TaskSpec | null, owner: WorkerOwner) {
+    this.#owner = owner;
+    this.#child = fork(CHILD_SCRIPT, [], {
+      serialization: options.serialization,
+      env: options.env,
+      execArgv: options.execArgv,
+      cwd: options.cwd,
+      stdio: 'inherit',
+    });
+    this.#child.on('message', (message: unknown) => {
+      if (isPoolMessage(message)) owner.onChildMessage(this, message as ChildMessage);
+    });
+    // 'close', not 'exit': 'exit' can come before the child's last messages have been read.
+    this.#child.on('close', (exitCode, signal) => this.#onClose(exitCode, signal));
+    // A failed fork() or a failed send() also ends in 'close'; 'error' alone must not throw.
+    this.#child.on('error', () => {});
+    // Sent at once: it waits in the pipe while the child boots, so the handshake costs no round trip.
+    this.send(tag({ type: 'pool:init', initializer, initargs: options.initargs, serialization: options.serialization }));
+  }
+
+  get pid(): number | undefined {
+    return this.#child.pid;
+  }
+
+  /** True while the child takes new tasks. */
+  get accepting(): boolean {
+    return this.state === 'ready' && this.credits > 0;
+  }
+
+  /** @throws what `send()` throws synchronously: a value that cannot be serialized. */
+  send(message: ParentMessage): void {
+    this.#child.send(message);
+  }
+
+  sendTask(task: Task): void {
+    this.send(tag({ type: 'pool:task', id: task.id, task: task.spec, calls: task.calls }));
+    this.credits--;
+    this.tasksTaken++;
+    this.inflight.push(task);
+  }
+
+  /** Remove an answered or dropped task; false if the child did not hold it. */
+  release(task: Task): boolean {
+    const at = this.inflight.indexOf(task);
+    if (at === -1) return false;
+    this.inflight.splice(at, 1);
+    return true;
+  }
+
+  /** Ask the child to exit once it is done with what it holds. */
+  retire(): void {
+    if (this.state === 'stopping' || this.state === 'exited') return;
+    this.state = 'retiring';
+    if (this.#child.connected) this.send(tag({ type: 'pool:exit' }));
+  }
+
+  /** SIGTERM now, SIGKILL if it is still there after a grace period. */
+  kill(): void {
+    if (this.state === 'stopping' || this.state === 'exited') return;
+    this.state = 'stopping';
+    this.#child.kill('SIGTERM');
+    this.#killTimer = setTimeout(() => this.#child.kill('SIGKILL'), KILL_TIMEOUT_MS);
+  }
+
+  /** Keep the parent alive for this child (while there is work) or not (while the pool idles). */
+  ref(keepAlive: boolean): void {
+    const channel = this.#child.channel as { ref(): void; unref(): void } | undefined;
+    if (keepAlive) {
+      this.#child.ref();
+      channel?.ref();
+    } else {
+      this.#child.unref();
+      channel?.unref();
+    }
+  }
+
+  #onClose(exitCode: number | null, signal: NodeJS.Signals | null): void {
+    clearTimeout(this.#killTimer);
+    const expected = this.state === 'retiring' || this.state === 'stopping';
+    this.state = 'exited';
+    this.#child.removeAllListeners();
+    this.#owner.onChildExit(this, { pid: this.pid, exitCode, signal }, expected);
+  }
+}

@@ -1,0 +1,140 @@
+/**
+ * Child side: find the function a TaskSpec names, once per child. Modules may be CommonJS or ESM, `.js`,
+ * `.cjs`, `.mjs` or `.ts`; inline functions are compiled from their source.
+ */
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { pathToFileURL, fileURLToPath } from 'node:url';
+import vm from 'node:vm';
+import type { TaskSpec } from '../src/protocol';
+
+type TaskFunction = (...args: unknown[]) => unknown;
+
+/** File name under which inline functions are compiled, so their frames can be told apart in a stack. */
+export const INLINE_FILENAME = 'forkpool:inline-task';
+
+const cache = new Map<string, TaskFunction>();
+let tsNodeRegistered = false;
+
+/** The function for `spec`; async only the first time a module is loaded. */
+export function loadTask(spec: TaskSpec): TaskFunction | Promise<TaskFunction> {
+  const key = spec.kind === 'inline' ? spec.source : `${spec.module}\0${spec.name}`;
+  const cached = cache.get(key);
+  if (cached !== undefined) return cached;
+  if (spec.kind === 'inline') {
+    const fn = compileInline(spec.source, spec.name);
+    cache.set(key, fn);
+    return fn;
+  }
+  return loadModule(spec).then((exports) => {
+    const fn = pickExport(exports, spec.name, spec.module);
+    cache.set(key, fn);
+    return fn;
+  });
+}
+
+async function loadModule(spec: Extract<TaskSpec, { kind: 'module' }>): Promise<unknown> {
+  const requireFrom = createRequire(path.join(spec.baseDir, 'noop.js'));
+  let file: string;
+  try {
+    file = requireFrom.resolve(spec.module.startsWith('file:') ? fileURLToPath(spec.module) : spec.module);
+  } catch (error) {
+    throw moduleNotFound(spec.module, error);
+  }
+  if (/\.[cm]?ts$/.test(file)) registerTsNode(file);
+  try {
+    return requireFrom(file);
+  } catch (error) {
+    // An ESM module with top-level await cannot be require()d; import() loads any ESM module.
+    const code = (error as { code?: string }).code;
+    if (code !== 'ERR_REQUIRE_ASYNC_MODULE' && code !== 'ERR_REQUIRE_ESM') throw error;
+    return import(pathToFileURL(file).href);
+  }
+}
+
+function pickExport(exports: unknown, name: string, module: string): TaskFunction {
+  const namespace = exports as Record<string, unknown> | TaskFunction;
+  let fn: unknown = (namespace as Record<string, unknown>)?.[name];
+  // `module.exports = fn` is the default export of a CommonJS module.
+  if (fn === undefined && name === 'default' && typeof namespace === 'function') fn = namespace;
+  if (typeof fn === 'function') return fn as TaskFunction;
+  const available = Object.keys(namespace ?? {}).filter(
+    (key) => typeof (namespace as Record<string, unknown>)[key] === 'function',
+  );
+  const error = new TypeError(
+    fn === undefined
+      ? `The module ${module} has no export named '${name}'. ` +
+          `Its function exports are: ${available.length > 0 ? available.join(', ') : '(none)'}.`
+      : `The export '${name}' of ${module} is not a function but ${typeof fn}.`,
+  );
+  (error as TypeError & { code: string }).code = 'ERR_POOL_NO_SUCH_TASK';
+  throw error;
+}
+
+function moduleNotFound(module: string, cause: unknown): Error {
+  const error = new Error(`Cannot find the task module ${module}. Check the path (relative paths resolve against the directory the pool was created in).`, { cause });
+  (error as Error & { code: string }).code = 'ERR_POOL_MODULE_NOT_FOUND';
+  return error;
+}
+
+/**
+ * The function is compiled at the child's top level: it sees the globals and `require`, nothing of the
+ * scope it was written in. A name from that scope then fails as a ReferenceError at the first use, which
+ * {@link explainInlineError} turns into an error that says what happened.
+ */
+function compileInline(source: string, name: string): TaskFunction {
+  const require = createRequire(path.join(process.cwd(), 'noop.js'));
+  const wrapper = new vm.Script(`(function (require) { return (${source}\n); })`, { filename: INLINE_FILENAME });
+  try {
+    return wrapper.runInThisContext()(require) as TaskFunction;
+  } catch (error) {
+    if (!(error instanceof SyntaxError)) throw error;
+    // A method's source (`square(x) { ... }`) is not an expression on its own; an object literal makes it one.
+    const method = new vm.Script(`(function (require) { return ({ ${source}\n })[${JSON.stringify(name)}]; })`, {
+      filename: INLINE_FILENAME,
+    });
+    return method.runInThisContext()(require) as TaskFunction;
+  }
+}
+
+/** Rewrite "x is not defined" raised by inline code itself into the reason and the remedy. */
+export function explainInlineError(error: unknown): unknown {
+  if (!(error instanceof ReferenceError)) return error;
+  const firstFrame = error.stack?.split('\n').find((line) => line.trimStart().startsWith('at '));
+  const match = /^(.+) is not defined$/.exec(error.message);
+  if (match === null || firstFrame === undefined || !firstFrame.includes(INLINE_FILENAME)) return error;
+  const variable = match[1];
+  const explained = new ReferenceError(
+    `The inline task function uses the outer variable '${variable}', which does not exist in the child process. ` +
+      `An inline function is shipped as source and cannot close over variables: pass '${variable}' as an argument, ` +
+      'or export the function from a module.',
+  );
+  explained.stack = `${explained.name}: ${explained.message}\n${error.stack!.split('\n').slice(1).join('\n')}`;
+  return explained;
+}
+
+/**
+ * Register ts-node in this child, transpile-only and with explicit compiler options, so that no tsconfig is
+ * looked up beside the child script (ts-node 10's fallback settings are rejected by TypeScript 5.9+).
+ */
+function registerTsNode(file: string): void {
+  if (tsNodeRegistered) return;
+  let tsNode: typeof import('ts-node');
+  try {
+    tsNode = createRequire(file)('ts-node');
+  } catch {
+    try {
+      tsNode = require('ts-node');
+    } catch (cause) {
+      throw new Error(`The task module ${file} is TypeScript, and loading it needs ts-node: npm install ts-node`, {
+        cause,
+      });
+    }
+  }
+  tsNode.register({
+    transpileOnly: true,
+    skipProject: true,
+    compilerOptions: { module: 'commonjs', target: 'es2022', esModuleInterop: true, sourceMap: true },
+  });
+  tsNodeRegistered = true;
+}
