@@ -202,12 +202,11 @@ export class Engine implements WorkerOwner {
     if (worker.inflight[0] === task) this.#started(task);
   }
 
-  /** The task is at the head of its child's line: it runs now. */
+  /** The task is at the head of its child's line: it runs now, and its clock starts. */
   #started(task: Task): void {
     if (task.timeout !== undefined && task.timeout !== Infinity) {
       task.timer = setTimeout(() => this.#timedOut(task), task.timeout);
     }
-    task.sink.startTask?.(task);
   }
 
   // --- Messages from children -----------------------------------------------------------------------

@@ -9,8 +9,20 @@
 import pDefer, { type DeferredPromise } from 'p-defer';
 import { Call, type CallOptions } from './call';
 import type { Engine } from './engine';
+import { TimeoutError } from './errors';
 import type { TaskSpec } from './protocol';
 import type { Task } from './task';
+
+export interface ImapOptions extends CallOptions {
+  /** Items per task. */
+  chunksize: number;
+  /** Chunks submitted and not yet consumed, at most. */
+  window: number;
+  /** Input order (imap) or completion order (imapUnordered). */
+  ordered: boolean;
+  /** Every result must have arrived within this many ms of the call (ProcessPoolExecutor.map). */
+  resultsTimeout?: number;
+}
 
 type Outcome = { values: unknown[] } | { error: unknown };
 
@@ -19,6 +31,9 @@ export class ImapIterator<R> extends Call implements AsyncIterableIterator<R> {
   readonly #chunksize: number;
   readonly #window: number;
   readonly #toCalls: (items: unknown[]) => unknown[][];
+  /** With a `timeout`: the moment (Date.now()) by which every result must have arrived. */
+  readonly #timeout: number | undefined;
+  readonly #deadline: number | undefined;
   /** Finished chunks not yet handed out: by chunk index (ordered) or in completion order. */
   readonly #finished = new Map<number, Outcome>();
   #submitted = 0;
@@ -40,9 +55,11 @@ export class ImapIterator<R> extends Call implements AsyncIterableIterator<R> {
     spec: TaskSpec,
     input: Iterable<unknown> | AsyncIterable<unknown>,
     toCalls: (items: unknown[]) => unknown[][],
-    { chunksize, window, ordered, ...options }: CallOptions & { chunksize: number; window: number; ordered: boolean },
+    { chunksize, window, ordered, resultsTimeout, ...options }: ImapOptions,
   ) {
     super(engine, spec, options);
+    this.#timeout = resultsTimeout;
+    this.#deadline = resultsTimeout === undefined ? undefined : Date.now() + resultsTimeout;
     this.#ordered = ordered;
     this.#chunksize = chunksize;
     this.#window = window;
@@ -102,8 +119,14 @@ export class ImapIterator<R> extends Call implements AsyncIterableIterator<R> {
         this.#close();
         return { done: true, value: undefined };
       } else {
+        const left = this.#deadline === undefined ? Infinity : this.#deadline - Date.now();
+        if (left <= 0) {
+          return this.#fail(new TimeoutError(`The results were not all ready within ${this.#timeout} ms of the call.`, this.#timeout!));
+        }
         this.#consumerWake = pDefer();
+        const timer = left === Infinity ? undefined : setTimeout(() => this.#consumerWake?.resolve(), left);
         await this.#consumerWake.promise;
+        clearTimeout(timer);
         this.#consumerWake = undefined;
       }
     }

@@ -5,7 +5,8 @@
 import { AsyncResult } from './async-result';
 import { ApplyCall, MapCall } from './calls';
 import { collect, defaultChunkSize, isIterable, resolveChunkSize, singleArgument, spreadArguments } from './chunk';
-import { Engine } from './engine';
+import type { Engine } from './engine';
+import { chunkedInputWindow, createEngine } from './engine-setup';
 import { PoolStateError } from './errors';
 import { ImapIterator } from './imap-iterator';
 import {
@@ -16,12 +17,9 @@ import {
   type PoolOptions,
   type TaskOptions,
 } from './options';
-import { describe, TaskResolver, type TaskArgs, type TaskRef, type TaskResult } from './task-ref';
+import { describe, type TaskResolver, type TaskArgs, type TaskRef, type TaskResult } from './task-ref';
 import type { CallOptions } from './call';
 import type { TaskSpec } from './protocol';
-
-/** Chunks per child that imap keeps submitted and not yet consumed: enough to keep every child busy. */
-const IMAP_WINDOW_PER_CHILD = 4;
 
 type Input<T> = Iterable<T> | AsyncIterable<T>;
 
@@ -32,10 +30,8 @@ export class Pool<M = any> implements AsyncDisposable {
 
   constructor(options: PoolOptions<M> = {}) {
     const resolved = resolvePoolOptions(options);
-    this.#resolver = new TaskResolver(process.cwd(), resolved.module);
-    const initializer = resolved.initializer === undefined ? null : this.#resolver.resolve(resolved.initializer, 'initializer');
+    ({ engine: this.#engine, resolver: this.#resolver } = createEngine(resolved));
     this.#taskTimeout = resolved.taskTimeout;
-    this.#engine = new Engine(resolved, initializer);
   }
 
   /** Number of child processes. */
@@ -191,7 +187,7 @@ export class Pool<M = any> implements AsyncDisposable {
     return new ImapIterator<R>(this.#engine, spec, iterable, singleArgument, {
       ...this.#callOptions(options),
       chunksize: resolveChunkSize(options?.chunksize, () => 1),
-      window: IMAP_WINDOW_PER_CHILD * this.processes,
+      window: chunkedInputWindow(this.processes),
       ordered,
     });
   }

@@ -12,8 +12,6 @@ export interface TaskSink {
   resolveTask(task: Task, values: unknown[]): void;
   /** `index` is the failing call within the chunk, when the task itself ran. */
   rejectTask(task: Task, error: unknown, index?: number): void;
-  /** Called when a child takes the task. */
-  startTask?(task: Task): void;
 }
 
 export type TaskState =

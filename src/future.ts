@@ -1,0 +1,121 @@
+/**
+ * Future: concurrent.futures' handle on one submitted call, and a PromiseLike of its result.
+ */
+import pDefer from 'p-defer';
+import type { Engine } from './engine';
+import { CancelledError } from './errors';
+import { checkTimeout } from './options';
+import type { TaskSpec } from './protocol';
+import { reportCallbackError } from './report';
+import { Task, type TaskSink } from './task';
+import { withTimeout } from './wait';
+
+type FutureOutcome<T> = { value: T } | { error: unknown } | { cancelled: true };
+
+export class Future<T = unknown> implements PromiseLike<T> {
+  readonly #engine: Engine;
+  readonly #task: Task;
+  readonly #settled = pDefer<FutureOutcome<T>>();
+  #outcome: FutureOutcome<T> | undefined;
+  #callbacks: Array<(future: Future<T>) => void> = [];
+  readonly #sink: TaskSink = {
+    resolveTask: (_task, values) => this.#finish({ value: values[0] as T }),
+    rejectTask: (_task, error) => this.#finish({ error }),
+  };
+
+  /** @internal Created by ProcessPoolExecutor.submit. */
+  constructor(engine: Engine, spec: TaskSpec, args: unknown[], timeout: number | undefined) {
+    this.#engine = engine;
+    this.#task = new Task(spec, [args], this.#sink, 0, timeout, false);
+    engine.submit(this.#task);
+  }
+
+  /**
+   * Cancel the call if no child has taken it yet. True if it is (now or already) cancelled; false if it
+   * is running or finished.
+   */
+  cancel(): boolean {
+    if (this.#outcome !== undefined) return 'cancelled' in this.#outcome;
+    if (this.#task.worker !== undefined || !this.#engine.drop(this.#task)) return false;
+    this.#finish({ cancelled: true });
+    return true;
+  }
+
+  cancelled(): boolean {
+    return this.#outcome !== undefined && 'cancelled' in this.#outcome;
+  }
+
+  /** True once a child has taken the call and until it finishes. */
+  running(): boolean {
+    return this.#outcome === undefined && this.#task.state === 'sent';
+  }
+
+  /** True once the call has finished with an error (not when cancelled). */
+  failed(): boolean {
+    return this.#outcome !== undefined && 'error' in this.#outcome;
+  }
+
+  /** True once finished, failed or cancelled. */
+  done(): boolean {
+    return this.#outcome !== undefined;
+  }
+
+  /**
+   * The call's result. Rejects with the call's error, with CancelledError if it was cancelled, or with
+   * TimeoutError if it is not done within `timeout` ms (the call goes on).
+   */
+  result(timeout?: number): Promise<T> {
+    return this.#await(timeout).then((outcome) => {
+      if ('value' in outcome) return outcome.value;
+      throw 'error' in outcome ? outcome.error : cancelledError();
+    });
+  }
+
+  /** The call's error, or null if it succeeded; rejects like {@link result} when cancelled or late. */
+  exception(timeout?: number): Promise<unknown> {
+    return this.#await(timeout).then((outcome) => {
+      if ('cancelled' in outcome) throw cancelledError();
+      return 'error' in outcome ? outcome.error : null;
+    });
+  }
+
+  /** Call `fn(future)` once when the future is done; at once if it already is. */
+  addDoneCallback(fn: (future: Future<T>) => void): void {
+    if (typeof fn !== 'function') throw new TypeError(`Expected a callback function, got ${typeof fn}.`);
+    if (this.#outcome === undefined) this.#callbacks.push(fn);
+    else this.#invoke(fn);
+  }
+
+  then<A = T, B = never>(
+    onFulfilled?: ((value: T) => A | PromiseLike<A>) | null,
+    onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
+  ): Promise<A | B> {
+    return this.result().then(onFulfilled, onRejected);
+  }
+
+  #await(timeout: number | undefined): Promise<FutureOutcome<T>> {
+    checkTimeout('timeout', timeout);
+    return withTimeout(this.#settled.promise, timeout, `The future was not done within ${timeout} ms.`);
+  }
+
+  #finish(outcome: FutureOutcome<T>): void {
+    if (this.#outcome !== undefined) return;
+    this.#outcome = outcome;
+    this.#settled.resolve(outcome);
+    const callbacks = this.#callbacks;
+    this.#callbacks = [];
+    for (const fn of callbacks) this.#invoke(fn);
+  }
+
+  #invoke(fn: (future: Future<T>) => void): void {
+    try {
+      fn(this);
+    } catch (error) {
+      reportCallbackError(error, 'done callback');
+    }
+  }
+}
+
+function cancelledError(): CancelledError {
+  return new CancelledError('The future was cancelled before it started.');
+}

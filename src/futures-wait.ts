@@ -1,0 +1,107 @@
+/**
+ * concurrent.futures' module functions over a set of futures: `asCompleted` and `wait`.
+ */
+import { Future } from './future';
+import { TimeoutError } from './errors';
+import { checkTimeout } from './options';
+
+export const FIRST_COMPLETED = 'FIRST_COMPLETED';
+export const FIRST_EXCEPTION = 'FIRST_EXCEPTION';
+export const ALL_COMPLETED = 'ALL_COMPLETED';
+export type ReturnWhen = typeof FIRST_COMPLETED | typeof FIRST_EXCEPTION | typeof ALL_COMPLETED;
+
+/**
+ * Yield each future once, as it finishes; those already done first. Throws TimeoutError if some are still
+ * unfinished `timeout` ms after the call.
+ *
+ * Not an async generator: `yield future` there would hand out the future's result, not the future.
+ */
+export function asCompleted<T>(futures: Iterable<Future<T>>, { timeout }: { timeout?: number } = {}): AsyncIterableIterator<Future<T>> {
+  checkTimeout('timeout', timeout);
+  const all = unique(futures);
+  const deadline = timeout === undefined ? Infinity : Date.now() + timeout;
+  const finished: Future<T>[] = all.filter((future) => future.done());
+  let handedOut = 0;
+  let wake: (() => void) | undefined;
+  for (const future of all) {
+    if (!future.done()) {
+      future.addDoneCallback(() => {
+        finished.push(future);
+        wake?.();
+      });
+    }
+  }
+  const iterator: AsyncIterableIterator<Future<T>> = {
+    [Symbol.asyncIterator]: () => iterator,
+    async next() {
+      while (handedOut < finished.length || handedOut < all.length) {
+        if (handedOut < finished.length) return { done: false, value: finished[handedOut++] };
+        const left = deadline - Date.now();
+        if (left <= 0) {
+          handedOut = all.length; // the iterator is spent once it has thrown
+          const unfinished = all.length - finished.length;
+          throw new TimeoutError(`${unfinished} of ${all.length} futures unfinished after ${timeout} ms.`, timeout!);
+        }
+        await new Promise<void>((resolve) => {
+          const timer = left === Infinity ? undefined : setTimeout(resolve, left);
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        wake = undefined;
+      }
+      return { done: true, value: undefined };
+    },
+    async return() {
+      handedOut = all.length;
+      wake?.();
+      return { done: true, value: undefined };
+    },
+  };
+  return iterator;
+}
+
+/**
+ * Wait until `returnWhen` holds (default ALL_COMPLETED) or `timeout` ms pass, then split the futures into
+ * done and not done. Never throws on timeout.
+ */
+export async function wait<T>(
+  futures: Iterable<Future<T>>,
+  { timeout, returnWhen = ALL_COMPLETED }: { timeout?: number; returnWhen?: ReturnWhen } = {},
+): Promise<{ done: Set<Future<T>>; notDone: Set<Future<T>> }> {
+  checkTimeout('timeout', timeout);
+  if (![FIRST_COMPLETED, FIRST_EXCEPTION, ALL_COMPLETED].includes(returnWhen)) {
+    throw new TypeError(`Expected \`returnWhen\` to be FIRST_COMPLETED, FIRST_EXCEPTION or ALL_COMPLETED, got ${String(returnWhen)}.`);
+  }
+  const all = unique(futures);
+  const satisfied = () => {
+    const done = all.filter((future) => future.done());
+    if (returnWhen === FIRST_COMPLETED) return done.length > 0 || all.length === 0;
+    if (returnWhen === FIRST_EXCEPTION && done.some((future) => future.failed())) return true;
+    return done.length === all.length;
+  };
+  if (!satisfied()) {
+    await new Promise<void>((resolve) => {
+      const timer = timeout === undefined ? undefined : setTimeout(finish, timeout);
+      let finished = false;
+      function finish() {
+        if (finished) return;
+        finished = true;
+        clearTimeout(timer);
+        resolve();
+      }
+      for (const future of all) future.addDoneCallback(() => satisfied() && finish());
+    });
+  }
+  const done = new Set(all.filter((future) => future.done()));
+  return { done, notDone: new Set(all.filter((future) => !done.has(future))) };
+}
+
+function unique<T>(futures: Iterable<Future<T>>): Future<T>[] {
+  const all = [...new Set(futures)];
+  for (const future of all) {
+    if (!(future instanceof Future)) throw new TypeError(`Expected futures from ProcessPoolExecutor.submit, got ${typeof future}.`);
+  }
+  return all;
+}
