@@ -15,16 +15,19 @@ export abstract class Call implements TaskSink {
   protected readonly engine: Engine;
   readonly #spec: TaskSpec;
   readonly #options: CallOptions;
+  /** Whether each input is an argument list (apply, starmap) or a single argument (map, imap). */
+  readonly #spread: boolean;
   /** Submitted and not settled. */
   readonly #live = new Set<Task>();
   readonly #onAbort = () => {
     for (const task of [...this.#live]) this.engine.abort(task, this.#options.signal!.reason);
   };
 
-  constructor(engine: Engine, spec: TaskSpec, options: CallOptions) {
+  constructor(engine: Engine, spec: TaskSpec, options: CallOptions, spread: boolean) {
     this.engine = engine;
     this.#spec = spec;
     this.#options = options;
+    this.#spread = spread;
     options.signal?.addEventListener('abort', this.#onAbort, { once: true });
   }
 
@@ -42,8 +45,9 @@ export abstract class Call implements TaskSink {
   }
 
   /** Queue one chunk of calls. */
-  protected submit(calls: unknown[][], index: number): void {
-    const task = new Task(this.#spec, calls, this, index, this.#options.timeout, this.#options.signal !== undefined);
+  protected submit(inputs: unknown[], index: number): void {
+    const { timeout, signal } = this.#options;
+    const task = new Task(this.#spec, inputs, this.#spread, this, index, timeout, signal !== undefined);
     this.#live.add(task);
     this.engine.submit(task);
   }

@@ -11,7 +11,7 @@ export class ApplyCall<R> extends Call {
   readonly #result: DeferredPromise<R> = pDefer<R>();
 
   constructor(engine: Engine, spec: TaskSpec, args: unknown[], options: CallOptions) {
-    super(engine, spec, options);
+    super(engine, spec, options, true);
     if (options.signal?.aborted) {
       this.#result.reject(options.signal.reason);
       this.end();
@@ -45,11 +45,12 @@ export class MapCall<R> extends Call {
   readonly #chunksize: number;
   #remaining: number;
 
-  constructor(engine: Engine, spec: TaskSpec, calls: unknown[][], chunksize: number, options: CallOptions) {
-    super(engine, spec, options);
-    this.#values = new Array(calls.length);
+  /** `spread`: each input is an argument list (starmap) rather than the single argument (map). */
+  constructor(engine: Engine, spec: TaskSpec, inputs: unknown[], spread: boolean, chunksize: number, options: CallOptions) {
+    super(engine, spec, options, spread);
+    this.#values = new Array(inputs.length);
     this.#chunksize = chunksize;
-    this.#remaining = Math.ceil(calls.length / chunksize);
+    this.#remaining = Math.ceil(inputs.length / chunksize);
     if (options.signal?.aborted) {
       this.#result.reject(options.signal.reason);
       this.end();
@@ -57,7 +58,7 @@ export class MapCall<R> extends Call {
     }
     if (this.#remaining === 0) this.#result.resolve([]);
     for (let chunk = 0, chunks = this.#remaining; chunk < chunks && this.#remaining > 0; chunk++) {
-      this.submit(calls.slice(chunk * chunksize, (chunk + 1) * chunksize), chunk);
+      this.submit(inputs.slice(chunk * chunksize, (chunk + 1) * chunksize), chunk);
     }
   }
 

@@ -12,17 +12,12 @@ export function resolveChunkSize(chunksize: unknown, fallback: () => number): nu
   return chunksize === undefined ? fallback() : checkPositiveInteger('chunksize', chunksize);
 }
 
-/** map: each item is the single argument of one call. */
-export function singleArgument(items: unknown[]): unknown[][] {
-  return items.map((item) => [item]);
-}
-
-/** starmap: each item is the argument list of one call. */
-export function spreadArguments(items: unknown[], offset = 0): unknown[][] {
+/** starmap: each item must be the argument list of one call; iterables other than arrays become arrays. */
+export function argumentLists(items: unknown[]): unknown[][] {
   return items.map((item, i) => {
     if (typeof item === 'string' || item == null || typeof (item as Iterable<unknown>)[Symbol.iterator] !== 'function') {
       throw new TypeError(
-        `starmap expects every item to be an array of arguments, but item ${offset + i} is ${describeItem(item)}. ` +
+        `starmap expects every item to be an array of arguments, but item ${i} is ${describeItem(item)}. ` +
           'Use map for single arguments.',
       );
     }

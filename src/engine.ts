@@ -157,49 +157,90 @@ export class Engine implements WorkerOwner {
 
   // --- Dispatch -------------------------------------------------------------------------------------
 
-  /** Hand queued tasks to children that asked for work, children with nothing in hand first. */
+  /**
+   * Hand queued tasks to children that asked for work, children with nothing in hand first. A child gets
+   * as many as it asked for in one message, but no more than its share of the queue, so that a few tasks
+   * are spread across idle children rather than piled on the first.
+   */
   #dispatch(): void {
     while (this.#queued > 0) {
-      const task = this.#queue.peek()!;
-      if (task.state === 'settled') {
-        this.#queue.shift();
-        continue;
-      }
-      const worker = this.#pickWorker(task.needsIdleChild);
+      const head = this.#nextQueued();
+      if (head === undefined) break;
+      const { worker, accepting } = this.#pickWorker(head.needsIdleChild);
       if (worker === undefined) break;
-      this.#queue.shift();
-      this.#queued--;
-      this.#sendTo(worker, task);
+      const room = Math.min(worker.credits, this.#options.maxTasksPerChild - worker.tasksTaken);
+      const batch = this.#takeBatch(Math.min(room, Math.ceil(this.#queued / accepting)));
+      this.#sendTo(worker, batch);
     }
     this.#retireIfDone();
   }
 
-  #pickWorker(needsIdleChild: boolean): WorkerHandle | undefined {
-    let fallback: WorkerHandle | undefined;
-    for (const worker of this.#workers) {
-      if (!worker.accepting || worker.tasksTaken >= this.#options.maxTasksPerChild) continue;
-      if (worker.inflight.length === 0) return worker;
-      fallback ??= worker;
+  /** The first queued task still wanted, dropping the settled ones before it. */
+  #nextQueued(): Task | undefined {
+    let task = this.#queue.peek();
+    while (task !== undefined && task.state === 'settled') {
+      this.#queue.shift();
+      task = this.#queue.peek();
     }
-    return needsIdleChild ? undefined : fallback;
+    return task;
   }
 
-  #sendTo(worker: WorkerHandle, task: Task): void {
-    const problem = this.#options.serialization === 'json' ? findJsonUnsendable(task.calls, 'arguments') : undefined;
-    if (problem !== undefined) {
-      this.#settle(task, unsendableError('The task arguments', problem));
-      return;
+  /**
+   * Up to `limit` tasks from the front of the queue. A task that needs an idle child may only lead a batch:
+   * behind another task it would not start when it is sent.
+   */
+  #takeBatch(limit: number): Task[] {
+    const batch: Task[] = [this.#queue.shift()!];
+    this.#queued--;
+    while (batch.length < limit) {
+      const task = this.#nextQueued();
+      if (task === undefined || task.needsIdleChild) break;
+      batch.push(this.#queue.shift()!);
+      this.#queued--;
     }
+    return batch;
+  }
+
+  /** The child to send to next, and how many children take tasks now. */
+  #pickWorker(needsIdleChild: boolean): { worker: WorkerHandle | undefined; accepting: number } {
+    let idle: WorkerHandle | undefined;
+    let busy: WorkerHandle | undefined;
+    let accepting = 0;
+    for (const worker of this.#workers) {
+      if (!worker.accepting || worker.tasksTaken >= this.#options.maxTasksPerChild) continue;
+      accepting++;
+      if (worker.inflight.length === 0) idle ??= worker;
+      else busy ??= worker;
+    }
+    return { worker: idle ?? (needsIdleChild ? undefined : busy), accepting };
+  }
+
+  #sendTo(worker: WorkerHandle, batch: Task[]): void {
+    if (this.#options.serialization === 'json') batch = batch.filter((task) => this.#jsonSendable(task));
+    if (batch.length === 0) return;
     try {
-      worker.sendTask(task);
+      worker.sendTasks(batch);
     } catch (error) {
-      // Structured clone fails before anything is written: the child never saw the task.
-      this.#settle(task, unsendableError('The task arguments', (error as Error).message, error));
+      // Structured clone fails before anything is written, so the child saw none of them: send them one
+      // by one, and only those that cannot be sent fail.
+      if (batch.length > 1) {
+        for (const task of batch) this.#sendTo(worker, [task]);
+      } else {
+        this.#settle(batch[0], unsendableError('The task arguments', (error as Error).message, error));
+      }
       return;
     }
-    task.state = 'sent';
-    task.worker = worker;
-    if (worker.inflight[0] === task) this.#started(task);
+    for (const task of batch) {
+      task.state = 'sent';
+      task.worker = worker;
+    }
+    if (worker.inflight[0] === batch[0]) this.#started(batch[0]);
+  }
+
+  #jsonSendable(task: Task): boolean {
+    const problem = findJsonUnsendable(task.inputs, 'arguments');
+    if (problem !== undefined) this.#settle(task, unsendableError('The task arguments', problem));
+    return problem === undefined;
   }
 
   /** The task is at the head of its child's line: it runs now, and its clock starts. */
@@ -218,15 +259,15 @@ export class Engine implements WorkerOwner {
         worker.credits += message.credits;
         this.#dispatch();
         return;
-      case 'pool:result':
-      case 'pool:error': {
-        worker.credits++;
-        const task = worker.inflight.find((held) => held.id === message.id);
-        if (task !== undefined) {
+      case 'pool:results': {
+        worker.credits += message.credits;
+        for (const result of message.results) {
+          const task = worker.inflight.find((held) => held.id === result.id);
+          if (task === undefined) continue; // dropped while the child ran it
           const wasRunning = worker.inflight[0] === task;
           worker.release(task);
-          if (message.type === 'pool:result') this.#settle(task, undefined, message.values);
-          else this.#settle(task, fromWireError(message.error), undefined, message.index);
+          if ('values' in result) this.#settle(task, undefined, result.values);
+          else this.#settle(task, fromWireError(result.error), undefined, result.index);
           const next = worker.inflight[0];
           if (wasRunning && next !== undefined && next.state === 'sent') this.#started(next);
         }

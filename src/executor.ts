@@ -7,7 +7,7 @@ import { PoolStateError } from './errors';
 import { Future } from './future';
 import { ImapIterator } from './imap-iterator';
 import { checkTimeout, resolvePoolOptions, type PoolOptions } from './options';
-import { resolveChunkSize, singleArgument, isIterable } from './chunk';
+import { isIterable, resolveChunkSize } from './chunk';
 import { describe, type TaskArgs, type TaskRef, type TaskResolver, type TaskResult } from './task-ref';
 
 export interface ExecutorOptions<M = any> extends Omit<PoolOptions<M>, 'processes'> {
@@ -80,7 +80,7 @@ export class ProcessPoolExecutor<M = any> implements AsyncDisposable {
     if (!isIterable(iterable)) {
       throw new TypeError(`Expected an iterable or async iterable of inputs, got ${describe(iterable)}.`);
     }
-    return new ImapIterator<TaskResult<M, T>>(this.#engine, spec, iterable, singleArgument, {
+    return new ImapIterator<TaskResult<M, T>>(this.#engine, spec, iterable, {
       timeout: this.#taskTimeout,
       signal: undefined,
       chunksize: resolveChunkSize(chunksize, () => 1),

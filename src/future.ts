@@ -26,7 +26,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
   /** @internal Created by ProcessPoolExecutor.submit. */
   constructor(engine: Engine, spec: TaskSpec, args: unknown[], timeout: number | undefined) {
     this.#engine = engine;
-    this.#task = new Task(spec, [args], this.#sink, 0, timeout, false);
+    this.#task = new Task(spec, [args], true, this.#sink, 0, timeout, false);
     engine.submit(this.#task);
   }
 

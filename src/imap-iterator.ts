@@ -30,7 +30,6 @@ export class ImapIterator<R> extends Call implements AsyncIterableIterator<R> {
   readonly #ordered: boolean;
   readonly #chunksize: number;
   readonly #window: number;
-  readonly #toCalls: (items: unknown[]) => unknown[][];
   /** With a `timeout`: the moment (Date.now()) by which every result must have arrived. */
   readonly #timeout: number | undefined;
   readonly #deadline: number | undefined;
@@ -54,16 +53,14 @@ export class ImapIterator<R> extends Call implements AsyncIterableIterator<R> {
     engine: Engine,
     spec: TaskSpec,
     input: Iterable<unknown> | AsyncIterable<unknown>,
-    toCalls: (items: unknown[]) => unknown[][],
     { chunksize, window, ordered, resultsTimeout, ...options }: ImapOptions,
   ) {
-    super(engine, spec, options);
+    super(engine, spec, options, false);
     this.#timeout = resultsTimeout;
     this.#deadline = resultsTimeout === undefined ? undefined : Date.now() + resultsTimeout;
     this.#ordered = ordered;
     this.#chunksize = chunksize;
     this.#window = window;
-    this.#toCalls = toCalls;
     if (options.signal?.aborted) {
       this.#inputError = { error: options.signal.reason };
       this.#inputDone = true;
@@ -171,7 +168,7 @@ export class ImapIterator<R> extends Call implements AsyncIterableIterator<R> {
           items.push(step.value);
         }
         if (this.#closed) break;
-        if (items.length > 0) this.submit(this.#toCalls(items), this.#submitted++);
+        if (items.length > 0) this.submit(items, this.#submitted++);
         if (this.#inputDone) break;
       }
     } catch (error) {

@@ -4,7 +4,7 @@
  */
 import { AsyncResult } from './async-result';
 import { ApplyCall, MapCall } from './calls';
-import { collect, defaultChunkSize, isIterable, resolveChunkSize, singleArgument, spreadArguments } from './chunk';
+import { argumentLists, collect, defaultChunkSize, isIterable, resolveChunkSize } from './chunk';
 import type { Engine } from './engine';
 import { chunkedInputWindow, createEngine } from './engine-setup';
 import { PoolStateError } from './errors';
@@ -70,7 +70,7 @@ export class Pool<M = any> implements AsyncDisposable {
   /** `task(item)` for every item, in input order; the first failing item rejects the call. */
   map<T extends TaskRef<M>>(task: T, iterable: Input<TaskArgs<M, T>[0]>, options?: ChunkOptions): Promise<TaskResult<M, T>[]> {
     try {
-      return this.#map<TaskResult<M, T>>(task, iterable, options, singleArgument);
+      return this.#map<TaskResult<M, T>>(task, iterable, options, false);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -82,13 +82,13 @@ export class Pool<M = any> implements AsyncDisposable {
     iterable: Input<TaskArgs<M, T>[0]>,
     options: ChunkOptions & CallbackOptions<TaskResult<M, T>[]> = {},
   ): AsyncResult<TaskResult<M, T>[]> {
-    return new AsyncResult(this.#map<TaskResult<M, T>>(task, iterable, options, singleArgument), options);
+    return new AsyncResult(this.#map<TaskResult<M, T>>(task, iterable, options, false), options);
   }
 
   /** `task(...args)` for every argument list, in input order. */
   starmap<T extends TaskRef<M>>(task: T, iterable: Input<TaskArgs<M, T>>, options?: ChunkOptions): Promise<TaskResult<M, T>[]> {
     try {
-      return this.#map<TaskResult<M, T>>(task, iterable, options, spreadArguments);
+      return this.#map<TaskResult<M, T>>(task, iterable, options, true);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -100,7 +100,7 @@ export class Pool<M = any> implements AsyncDisposable {
     iterable: Input<TaskArgs<M, T>>,
     options: ChunkOptions & CallbackOptions<TaskResult<M, T>[]> = {},
   ): AsyncResult<TaskResult<M, T>[]> {
-    return new AsyncResult(this.#map<TaskResult<M, T>>(task, iterable, options, spreadArguments), options);
+    return new AsyncResult(this.#map<TaskResult<M, T>>(task, iterable, options, true), options);
   }
 
   /**
@@ -152,7 +152,8 @@ export class Pool<M = any> implements AsyncDisposable {
     return new ApplyCall<R>(this.#engine, spec, args ?? [], this.#callOptions(options));
   }
 
-  #map<R>(task: unknown, iterable: unknown, options: ChunkOptions | undefined, toCalls: (items: unknown[]) => unknown[][]): Promise<R[]> {
+  /** `spread`: starmap, each item an argument list. */
+  #map<R>(task: unknown, iterable: unknown, options: ChunkOptions | undefined, spread: boolean): Promise<R[]> {
     const spec = this.#prepare(task, options);
     checkInput(iterable);
     const chunksize = options?.chunksize === undefined ? undefined : resolveChunkSize(options.chunksize, () => 1);
@@ -160,7 +161,8 @@ export class Pool<M = any> implements AsyncDisposable {
       new MapCall<R>(
         this.#engine,
         spec,
-        toCalls(items),
+        spread ? argumentLists(items) : items,
+        spread,
         chunksize ?? defaultChunkSize(items.length, this.processes),
         this.#callOptions(options),
       ).promise;
@@ -184,7 +186,7 @@ export class Pool<M = any> implements AsyncDisposable {
   #imap<R>(task: unknown, iterable: unknown, options: ChunkOptions | undefined, ordered: boolean): ImapIterator<R> {
     const spec = this.#prepare(task, options);
     checkInput(iterable);
-    return new ImapIterator<R>(this.#engine, spec, iterable, singleArgument, {
+    return new ImapIterator<R>(this.#engine, spec, iterable, {
       ...this.#callOptions(options),
       chunksize: resolveChunkSize(options?.chunksize, () => 1),
       window: chunkedInputWindow(this.processes),

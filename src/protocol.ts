@@ -2,9 +2,9 @@
  * Every message the parent and a child exchange over the IPC channel, read by both sides.
  *
  * The pull loop: a child announces itself with `pool:ready` asking for `credits` tasks; the parent answers
- * each credit with at most one `pool:task` and never sends a task nobody asked for. Every `pool:result` or
- * `pool:error` gives one credit back, so a child that asked for two keeps one task queued behind the one it
- * runs and never waits a round trip between them.
+ * each credit with at most one task and never sends a task nobody asked for. A child asks for two at first,
+ * so one waits behind the one it runs and no round trip separates them; one that finds its tasks tiny asks
+ * for more, and gets them several to a `pool:tasks` message, and answers several to a `pool:results`.
  *
  * Pool messages carry the {@link MESSAGE_TAG} key; anything else on the channel (a task calling
  * `process.send` itself) is not the pool's and is ignored by both sides.
@@ -15,12 +15,15 @@ export const MESSAGE_TAG = '__forkpool__';
 /** Bumped when a message changes shape, so a stale child script fails loudly instead of misreading. */
 export const PROTOCOL_VERSION = 1;
 
-/** How a child finds the function to run. */
+/**
+ * How a child finds the function to run. `id` is unique in the parent process: a child is sent the spec
+ * once, and afterwards only its id.
+ */
 export type TaskSpec =
   /** `module` is absolute, a `file:` URL, or a bare package name resolved from `baseDir`. */
-  | { kind: 'module'; module: string; name: string; baseDir: string }
+  | { id: number; kind: 'module'; module: string; name: string; baseDir: string }
   /** A self-contained function shipped as its source text. */
-  | { kind: 'inline'; source: string; name: string };
+  | { id: number; kind: 'inline'; source: string; name: string };
 
 interface Tagged<T extends string> {
   [MESSAGE_TAG]: typeof PROTOCOL_VERSION;
@@ -38,11 +41,22 @@ export interface InitMessage extends Tagged<'pool:init'> {
 }
 
 /** One task: a chunk of calls of the same function, run in order. */
-export interface TaskMessage extends Tagged<'pool:task'> {
+export interface WireTask {
   id: number;
-  task: TaskSpec;
-  /** The argument list of each call. */
-  calls: unknown[][];
+  /** The TaskSpec's id. */
+  fn: number;
+  /** The spec itself, the first time this child meets it. */
+  spec?: TaskSpec;
+  /** One input per call: its single argument, or with `spread` its argument list. */
+  inputs: unknown[];
+  spread?: true;
+  /** Its outcome is awaited by a clock (a timeout) or an abort: send it as soon as it is known. */
+  urgent?: true;
+}
+
+/** Tasks to run in order, one per credit the child gave. */
+export interface TasksMessage extends Tagged<'pool:tasks'> {
+  tasks: WireTask[];
 }
 
 /** Drop these tasks if they have not started; each one dropped gives its credit back with `pool:ready`. */
@@ -59,25 +73,21 @@ export interface ReadyMessage extends Tagged<'pool:ready'> {
   credits: number;
 }
 
-export interface ResultMessage extends Tagged<'pool:result'> {
-  id: number;
-  /** One result per call of the chunk, in order. */
-  values: unknown[];
-}
+/** How one task ended: its values, one per call of the chunk, or the error of the call `index` that failed. */
+export type WireResult = { id: number; values: unknown[] } | { id: number; index: number; error: WireError };
 
-export interface ErrorMessage extends Tagged<'pool:error'> {
-  id: number;
-  /** Which call of the chunk failed; the calls after it did not run. */
-  index: number;
-  error: WireError;
+/** Outcomes of tasks in the order they ran, and how many tasks the child asks for now. */
+export interface ResultsMessage extends Tagged<'pool:results'> {
+  results: WireResult[];
+  credits: number;
 }
 
 export interface InitErrorMessage extends Tagged<'pool:init-error'> {
   error: WireError;
 }
 
-export type ParentMessage = InitMessage | TaskMessage | CancelMessage | ExitMessage;
-export type ChildMessage = ReadyMessage | ResultMessage | ErrorMessage | InitErrorMessage;
+export type ParentMessage = InitMessage | TasksMessage | CancelMessage | ExitMessage;
+export type ChildMessage = ReadyMessage | ResultsMessage | InitErrorMessage;
 
 type Untagged<M> = M extends Tagged<string> ? Omit<M, typeof MESSAGE_TAG> : never;
 

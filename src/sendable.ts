@@ -21,7 +21,7 @@ export function findJsonUnsendable(value: unknown, path = 'value', seen = new Se
 /** The TypeError that fails one task whose arguments or result could not be sent. */
 export function unsendableError(what: string, reason: string, cause?: unknown): TypeError {
   const error = new TypeError(
-    `${what} could not be sent across the process boundary: ${reason}. ` +
+    `${what} could not be sent across the process boundary: ${reason.replace(/\.$/, '')}. ` +
       'Send plain data (numbers, strings, arrays, objects, Buffers, Maps, Sets, Dates) instead.',
     cause === undefined ? undefined : { cause },
   );

@@ -36,12 +36,19 @@ export type TaskArgs<M, T> = Parameters<FunctionOf<M, T>>;
 /** What the task `T` resolves to, async tasks unwrapped. */
 export type TaskResult<M, T> = Awaited<ReturnType<FunctionOf<M, T>>>;
 
-/** Turns TaskRefs into TaskSpecs, relative paths against the directory the pool was created in. */
+let nextSpecId = 1;
+
+/**
+ * Turns TaskRefs into TaskSpecs, relative paths against the directory the pool was created in. The same
+ * task always gets the same spec, so a child is sent it once and then only its id.
+ */
 export class TaskResolver {
   readonly #baseDir: string;
   readonly #defaultModule: string | undefined;
-  // A function's source is computed once; the child caches the compiled function by the same text.
-  readonly #inline = new WeakMap<AnyFunction, TaskSpec>();
+  readonly #functions = new WeakMap<AnyFunction, TaskSpec>();
+  /** By source text too: an arrow written in a call is a new function object every time. */
+  readonly #sources = new Map<string, TaskSpec>();
+  readonly #modules = new Map<string, TaskSpec>();
 
   constructor(baseDir: string, defaultModule: string | undefined) {
     this.#baseDir = baseDir;
@@ -57,13 +64,13 @@ export class TaskResolver {
             `Pass \`module\` to the pool, or name the ${role} as { module, name } or a function.`,
         );
       }
-      return { kind: 'module', module: this.#defaultModule, name: ref, baseDir: this.#baseDir };
+      return this.#moduleSpec(this.#defaultModule, ref);
     }
     if (typeof ref === 'function') return this.#resolveInline(ref as AnyFunction);
     if (typeof ref === 'object' && ref !== null && typeof (ref as ModuleTaskRef).module === 'string') {
       const { module, name = 'default' } = ref as ModuleTaskRef;
       if (typeof name !== 'string') throw new TypeError(`The ${role}'s \`name\` must be a string, got ${typeof name}.`);
-      return { kind: 'module', module: this.#resolveModule(module), name, baseDir: this.#baseDir };
+      return this.#moduleSpec(this.#resolveModule(module), name);
     }
     throw new TypeError(
       `Expected the ${role} to be an export name, { module, name } or a function, got ${describe(ref)}.`,
@@ -71,7 +78,7 @@ export class TaskResolver {
   }
 
   #resolveInline(fn: AnyFunction): TaskSpec {
-    let spec = this.#inline.get(fn);
+    let spec = this.#functions.get(fn);
     if (spec === undefined) {
       const source = Function.prototype.toString.call(fn);
       if (/\{\s*\[native code\]\s*\}\s*$/.test(source)) {
@@ -80,8 +87,19 @@ export class TaskResolver {
             'Wrap it in a self-contained function, or export it from a module.',
         );
       }
-      spec = { kind: 'inline', source, name: fn.name };
-      this.#inline.set(fn, spec);
+      spec = this.#sources.get(source) ?? { id: nextSpecId++, kind: 'inline', source, name: fn.name };
+      this.#sources.set(source, spec);
+      this.#functions.set(fn, spec);
+    }
+    return spec;
+  }
+
+  #moduleSpec(module: string, name: string): TaskSpec {
+    const key = `${module}\0${name}`;
+    let spec = this.#modules.get(key);
+    if (spec === undefined) {
+      spec = { id: nextSpecId++, kind: 'module', module, name, baseDir: this.#baseDir };
+      this.#modules.set(key, spec);
     }
     return spec;
   }

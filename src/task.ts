@@ -34,8 +34,9 @@ export class Task {
 
   constructor(
     readonly spec: TaskSpec,
-    /** The argument list of each call of the chunk. */
-    readonly calls: unknown[][],
+    /** One input per call: its single argument, or with `spread` its argument list. */
+    readonly inputs: unknown[],
+    readonly spread: boolean,
     readonly sink: TaskSink,
     /** Position of the chunk within its call. */
     readonly index: number,

@@ -5,7 +5,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import type { ChildExit } from './errors';
-import { isPoolMessage, tag, type ChildMessage, type ParentMessage, type TaskSpec } from './protocol';
+import { isPoolMessage, tag, type ChildMessage, type ParentMessage, type TaskSpec, type WireTask } from './protocol';
 import type { ResolvedPoolOptions } from './options';
 import type { Task } from './task';
 
@@ -48,6 +48,8 @@ export class WorkerHandle {
   tasksTaken = 0;
   readonly #child: ChildProcess;
   readonly #owner: WorkerOwner;
+  /** Ids of the TaskSpecs this child has been sent. */
+  readonly #knownSpecs = new Set<number>();
   #killTimer: NodeJS.Timeout | undefined;
 
   constructor(options: ResolvedPoolOptions, initializer: TaskSpec | null, owner: WorkerOwner) {
@@ -84,11 +86,31 @@ export class WorkerHandle {
     this.#child.send(message);
   }
 
-  sendTask(task: Task): void {
-    this.send(tag({ type: 'pool:task', id: task.id, task: task.spec, calls: task.calls }));
-    this.credits--;
-    this.tasksTaken++;
-    this.inflight.push(task);
+  /** Send tasks in one message. @throws like {@link send}; then none of them was sent. */
+  sendTasks(tasks: Task[]): void {
+    const wire: WireTask[] = new Array(tasks.length);
+    let newSpecs: number[] | undefined;
+    for (let i = 0; i < tasks.length; i++) {
+      const task = tasks[i];
+      const { id, spec, inputs } = task;
+      wire[i] = { id, fn: spec.id, inputs };
+      if (task.spread) wire[i].spread = true;
+      if (!this.#knownSpecs.has(spec.id)) {
+        wire[i].spec = spec;
+        this.#knownSpecs.add(spec.id);
+        (newSpecs ??= []).push(spec.id);
+      }
+      if (task.needsIdleChild) wire[i].urgent = true;
+    }
+    try {
+      this.send(tag({ type: 'pool:tasks', tasks: wire }));
+    } catch (error) {
+      for (const id of newSpecs ?? []) this.#knownSpecs.delete(id);
+      throw error;
+    }
+    this.credits -= tasks.length;
+    this.tasksTaken += tasks.length;
+    this.inflight.push(...tasks);
   }
 
   /** Remove an answered or dropped task; false if the child did not hold it. */

@@ -1,24 +1,30 @@
 /**
  * The script every child runs: wait for `pool:init`, run the initializer, then pull tasks, run them in the
- * order they came and answer each with one `pool:result` or `pool:error`, which also asks for the next.
+ * order they came, and answer with their outcomes, which also ask for more.
  */
+import { performance } from 'node:perf_hooks';
 import {
   isPoolMessage,
   tag,
   type ChildMessage,
   type InitMessage,
   type ParentMessage,
-  type TaskMessage,
+  type TaskSpec,
+  type WireResult,
+  type WireTask,
 } from '../src/protocol';
 import { toWireError } from '../src/errors';
 import { findJsonUnsendable, unsendableError } from '../src/sendable';
+import { CreditWindow } from './credit-window';
 import { explainInlineError, loadTask } from './load-task';
 import { exitWithParent } from './orphan-watch';
 
-/** Tasks asked for up front: one to run and one queued behind it, so no round trip separates them. */
-const CREDITS = 2;
-
-const queue: TaskMessage[] = [];
+const queue: WireTask[] = [];
+const specs = new Map<number, TaskSpec>();
+const window = new CreditWindow();
+/** Outcomes not yet sent, and when the oldest of them was ready. */
+let unsent: WireResult[] = [];
+let oldestUnsent = 0;
 let running = false;
 let exitRequested = false;
 let serialization: InitMessage['serialization'] = 'advanced';
@@ -38,51 +44,74 @@ async function initialize(message: InitMessage): Promise<void> {
     send(tag({ type: 'pool:init-error', error: toWireError(explainInlineError(error)) }));
     return;
   }
-  send(tag({ type: 'pool:ready', credits: CREDITS }));
+  send(tag({ type: 'pool:ready', credits: window.size }));
 }
 
 /** Run queued tasks one after another until the queue is empty. */
 async function drain(): Promise<void> {
   running = true;
-  while (queue.length > 0) await runTask(queue.shift()!);
+  while (queue.length > 0) {
+    const task = queue.shift()!;
+    const started = performance.now();
+    const result = await runTask(task);
+    const finished = performance.now();
+    window.record(finished - started);
+    if (unsent.length === 0) oldestUnsent = finished;
+    unsent.push(checked(result));
+    if (task.urgent || queue.length === 0 || window.shouldFlush(unsent.length, finished - oldestUnsent)) flush();
+  }
   running = false;
   if (exitRequested) process.exit(0);
 }
 
-async function runTask({ id, task, calls }: TaskMessage): Promise<void> {
-  const values: unknown[] = new Array(calls.length);
+async function runTask({ id, fn, inputs, spread }: WireTask): Promise<WireResult> {
+  const values: unknown[] = new Array(inputs.length);
   let index = 0;
   try {
-    let fn = loadTask(task);
-    if (fn instanceof Promise) fn = await fn;
-    for (; index < calls.length; index++) {
-      let value = fn(...calls[index]);
+    let task = loadTask(specs.get(fn)!);
+    if (task instanceof Promise) task = await task;
+    for (; index < inputs.length; index++) {
+      let value = spread ? task(...(inputs[index] as unknown[])) : task(inputs[index]);
       if (isThenable(value)) value = await value;
       values[index] = value;
     }
   } catch (error) {
-    sendError(id, index, explainInlineError(error));
-    return;
+    return { id, index, error: toWireError(explainInlineError(error)) };
   }
-  sendResult(id, values);
+  return { id, values };
 }
 
-function sendResult(id: number, values: unknown[]): void {
-  const problem = serialization === 'json' ? findJsonUnsendable(values, 'result') : undefined;
-  if (problem !== undefined) {
-    sendError(id, 0, unsendableError('The task result', problem));
-    return;
-  }
+/** In JSON mode functions and symbols would vanish silently: fail the task instead. */
+function checked(result: WireResult): WireResult {
+  if (serialization !== 'json' || !('values' in result)) return result;
+  const problem = findJsonUnsendable(result.values, 'result');
+  return problem === undefined ? result : failure(result.id, unsendableError('The task result', problem));
+}
+
+function flush(): void {
+  const results = unsent;
+  unsent = [];
+  const credits = window.refill(results.length);
   try {
-    send(tag({ type: 'pool:result', id, values }));
-  } catch (error) {
-    // Structured clone refuses functions, symbols and handles before anything is written.
-    sendError(id, 0, unsendableError('The task result', (error as Error).message, error));
+    send(tag({ type: 'pool:results', results, credits }));
+  } catch {
+    // Structured clone refuses functions, symbols and handles before anything is written: send each
+    // outcome on its own, so that only the unsendable ones fail.
+    for (let i = 0; i < results.length; i++) {
+      const one = results[i];
+      const credit = i === 0 ? credits : 0;
+      try {
+        send(tag({ type: 'pool:results', results: [one], credits: credit }));
+      } catch (error) {
+        const reason = (error as Error).message;
+        send(tag({ type: 'pool:results', results: [failure(one.id, unsendableError('The task result', reason, error))], credits: credit }));
+      }
+    }
   }
 }
 
-function sendError(id: number, index: number, error: unknown): void {
-  send(tag({ type: 'pool:error', id, index, error: toWireError(error) }));
+function failure(id: number, error: unknown): WireResult {
+  return { id, index: 0, error: toWireError(error) };
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
@@ -96,8 +125,11 @@ function onMessage(message: unknown): void {
     case 'pool:init':
       void initialize(parentMessage);
       break;
-    case 'pool:task':
-      queue.push(parentMessage);
+    case 'pool:tasks':
+      for (const task of parentMessage.tasks) {
+        if (task.spec !== undefined) specs.set(task.fn, task.spec);
+        queue.push(task);
+      }
       if (!running) void drain();
       break;
     case 'pool:cancel': {
