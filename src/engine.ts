@@ -9,7 +9,14 @@ import type { ResolvedPoolOptions } from './options';
 import { findJsonUnsendable, unsendableError } from './sendable';
 import { Task } from './task';
 import { TaskQueue } from './task-queue';
-import { WorkerHandle, type WorkerOwner } from './worker-handle';
+import { WorkerHandle, type WorkerOwner, type WorkerState } from './worker-handle';
+
+/**
+ * With `onWorkerCrash: 'respawn'`, this many children in a row dying before they are ready break the pool:
+ * their replacements would die too (an initializer that exits, a bad execArgv), and Python's pool respawns
+ * such children forever. One such death alone may be a kill from outside and is replaced.
+ */
+const MAX_STARTUP_FAILURES = 3;
 
 export type PoolState =
   /** Taking tasks. */
@@ -48,6 +55,8 @@ export class Engine implements WorkerOwner {
   /** Calls still reading their input (imap): they may submit more even after `close()`. */
   #openInputs = 0;
   #breakReason: BreakReason | undefined;
+  /** Children in a row that died before they were ready. */
+  #startupFailures = 0;
   readonly #allExited = pDefer<void>();
 
   constructor(options: ResolvedPoolOptions, initializer: TaskSpec | null) {
@@ -255,7 +264,10 @@ export class Engine implements WorkerOwner {
   onChildMessage(worker: WorkerHandle, message: ChildMessage): void {
     switch (message.type) {
       case 'pool:ready':
-        if (worker.state === 'starting') worker.state = 'ready';
+        if (worker.state === 'starting') {
+          worker.state = 'ready';
+          this.#startupFailures = 0;
+        }
         worker.credits += message.credits;
         this.#dispatch();
         return;
@@ -287,20 +299,21 @@ export class Engine implements WorkerOwner {
     }
   }
 
-  onChildExit(worker: WorkerHandle, exit: ChildExit, expected: boolean): void {
+  onChildExit(worker: WorkerHandle, exit: ChildExit, before: WorkerState): void {
     this.#workers.delete(worker);
     const held = worker.inflight.splice(0).filter((task) => task.state !== 'settled');
-    if (expected) {
+    if (before === 'retiring' || before === 'stopping') {
       // Killed for a timeout or an abort: the running task is settled already; those behind it never ran.
       this.#requeue(held);
     } else {
       const how = exit.signal !== null ? `was killed by signal ${exit.signal}` : `exited with code ${exit.exitCode}`;
-      const doing = held.length > 0 ? 'while running a task' : worker.state === 'starting' ? 'before it was ready' : 'while idle';
+      const doing = held.length > 0 ? 'while running a task' : before === 'starting' ? 'before it was ready' : 'while idle';
       const reason = { message: `A child process (pid ${exit.pid}) ${how} ${doing}.`, exit };
       const [running, ...waiting] = held;
       if (running !== undefined) this.#settle(running, this.#brokenError(reason));
-      // A child that dies before it is ready would die again in its replacement: never respawn it.
-      if (this.#options.onWorkerCrash === 'break' || worker.state === 'starting') {
+      // Children that keep dying before they are ready would die again in every replacement.
+      if (before === 'starting') this.#startupFailures++;
+      if (this.#options.onWorkerCrash === 'break' || this.#startupFailures >= MAX_STARTUP_FAILURES) {
         for (const task of waiting) this.#settle(task, this.#brokenError(reason));
         this.#break({ ...reason, message: `${reason.message} The pool is broken: every pending and later task fails.` });
       } else {

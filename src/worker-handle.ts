@@ -34,8 +34,8 @@ export type WorkerState =
 /** What a child reports to whoever owns it. */
 export interface WorkerOwner {
   onChildMessage(worker: WorkerHandle, message: ChildMessage): void;
-  /** `expected` is false for a crash: an exit nobody asked for. */
-  onChildExit(worker: WorkerHandle, exit: ChildExit, expected: boolean): void;
+  /** `before` is the state the child was in: `'retiring'` or `'stopping'` if the exit was asked for. */
+  onChildExit(worker: WorkerHandle, exit: ChildExit, before: WorkerState): void;
 }
 
 export class WorkerHandle {
@@ -150,9 +150,9 @@ export class WorkerHandle {
 
   #onClose(exitCode: number | null, signal: NodeJS.Signals | null): void {
     clearTimeout(this.#killTimer);
-    const expected = this.state === 'retiring' || this.state === 'stopping';
+    const before = this.state;
     this.state = 'exited';
     this.#child.removeAllListeners();
-    this.#owner.onChildExit(this, { pid: this.pid, exitCode, signal }, expected);
+    this.#owner.onChildExit(this, { pid: this.pid, exitCode, signal }, before);
   }
 }
