@@ -2,7 +2,6 @@
  * The pool's own failure kinds, one class each, every one with a stable `code` to branch on, plus the
  * wire format that carries a task's error from a child back to the caller.
  */
-import { deserializeError, serializeError } from 'serialize-error';
 
 /** Base class of every error the pool itself raises; never thrown as such. */
 export abstract class PoolError extends Error {
@@ -64,9 +63,15 @@ export class PoolStateError extends PoolError {
 /** A task's error as it crosses the IPC channel: plain data, whatever was thrown. */
 export type WireError = unknown;
 
+// Loaded on the first error rather than at start-up: it costs a child several milliseconds to load.
+let serializer: typeof import('serialize-error') | undefined;
+function errorSerializer(): typeof import('serialize-error') {
+  return (serializer ??= require('serialize-error') as typeof import('serialize-error'));
+}
+
 /** Child side: turn anything thrown into plain data that survives either serialization. */
 export function toWireError(thrown: unknown): WireError {
-  return serializeError(thrown);
+  return errorSerializer().serializeError(thrown);
 }
 
 /**
@@ -75,5 +80,5 @@ export function toWireError(thrown: unknown): WireError {
  * as serialize-error's `NonError` describing it.
  */
 export function fromWireError(wire: WireError): Error {
-  return deserializeError(wire);
+  return errorSerializer().deserializeError(wire);
 }

@@ -37,6 +37,7 @@ async function initialize(message: InitMessage): Promise<void> {
   serialization = message.serialization;
   try {
     if (message.initializer !== null) {
+      exitWithParent();
       const initializer = await loadTask(message.initializer);
       await initializer(...message.initargs);
     }
@@ -45,6 +46,8 @@ async function initialize(message: InitMessage): Promise<void> {
     return;
   }
   send(tag({ type: 'pool:ready', credits: window.size }));
+  // Started once the parent has been answered: its first task is on the way meanwhile.
+  exitWithParent();
 }
 
 /** Run queued tasks one after another until the queue is empty. */
@@ -155,5 +158,4 @@ if (typeof process.send !== 'function') {
 }
 // A Ctrl-C reaches the whole process group; the parent decides what it means for its children.
 process.on('SIGINT', () => {});
-exitWithParent();
 process.on('message', onMessage);

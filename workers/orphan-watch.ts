@@ -9,7 +9,11 @@ import { Worker } from 'node:worker_threads';
 
 const POLL_INTERVAL_MS = 100;
 
+let watching = false;
+
 export function exitWithParent(): void {
+  if (watching) return;
+  watching = true;
   process.once('disconnect', () => process.exit(0));
   const parentPid = process.ppid;
   const watcher = new Worker(
