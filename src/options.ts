@@ -27,7 +27,10 @@ export interface PoolOptions<M = any> {
   serialization?: Serialization;
   /** Environment of the children. @default process.env */
   env?: NodeJS.ProcessEnv;
-  /** Node options of the children. @default process.execArgv, without the ts-node loader's own entries */
+  /**
+   * Node options of the children.
+   * @default process.execArgv, without the options that choose what to run (`-e`, `-p`, `--test`, `--watch`) and ts-node's own entries
+   */
   execArgv?: string[];
   /** Working directory of the children. @default process.cwd() */
   cwd?: string;
@@ -143,11 +146,29 @@ function checkOneOf(name: string, value: unknown, allowed: readonly string[]): v
   }
 }
 
+/** Node options that say what to run rather than how: a child given them would not run the child script. */
+const ENTRY_OPTIONS = new Set(['-e', '--eval', '-p', '--print', '-pe', '-i', '--interactive', '--test', '--watch']);
+/** Those of them that take the next argument as their value. */
+const ENTRY_OPTIONS_WITH_VALUE = new Set(['-e', '--eval', '-p', '--print', '-pe']);
+
 /**
- * The parent's Node options minus what the ts-node binary adds: passed on, they would start every child
- * through ts-node, which then looks for a tsconfig beside the child script. The child registers ts-node
- * itself when a task module needs it.
+ * The parent's Node options, minus those that choose what to run. A parent started as `node -e CODE` has
+ * `['-e', CODE]` in its execArgv, and a child given them runs CODE instead of the child script: CODE makes a
+ * pool, whose children run CODE again, without end. Also minus what the ts-node binary adds: a child
+ * started through ts-node looks for a tsconfig beside the child script; the child registers ts-node itself
+ * when a task module needs it.
  */
-function inheritedExecArgv(): string[] {
-  return process.execArgv.filter((arg) => !/[\\/]ts-node[\\/]/.test(arg));
+export function inheritedExecArgv(execArgv: readonly string[] = process.execArgv): string[] {
+  const kept: string[] = [];
+  for (let i = 0; i < execArgv.length; i++) {
+    const arg = execArgv[i];
+    const name = arg.split('=', 1)[0];
+    if (ENTRY_OPTIONS.has(name) || name.startsWith('--test-') || name.startsWith('--watch-')) {
+      if (ENTRY_OPTIONS_WITH_VALUE.has(arg)) i++;
+      continue;
+    }
+    if (/[\\/]ts-node[\\/]/.test(arg)) continue;
+    kept.push(arg);
+  }
+  return kept;
 }

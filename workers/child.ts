@@ -158,4 +158,8 @@ if (typeof process.send !== 'function') {
 }
 // A Ctrl-C reaches the whole process group; the parent decides what it means for its children.
 process.on('SIGINT', () => {});
+// A send that fails because the parent is gone surfaces here; the 'disconnect' handler ends the child.
+process.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE' && error.code !== 'ERR_IPC_CHANNEL_CLOSED') throw error;
+});
 process.on('message', onMessage);

@@ -84,17 +84,17 @@ function moduleNotFound(module: string, cause: unknown): Error {
  */
 function compileInline(source: string, name: string): TaskFunction {
   const require = createRequire(path.join(process.cwd(), 'noop.js'));
-  const wrapper = new vm.Script(`(function (require) { return (${source}\n); })`, { filename: INLINE_FILENAME });
+  let script: vm.Script;
   try {
-    return wrapper.runInThisContext()(require) as TaskFunction;
+    script = new vm.Script(`(function (require) { return (${source}\n); })`, { filename: INLINE_FILENAME });
   } catch (error) {
     if (!(error instanceof SyntaxError)) throw error;
     // A method's source (`square(x) { ... }`) is not an expression on its own; an object literal makes it one.
-    const method = new vm.Script(`(function (require) { return ({ ${source}\n })[${JSON.stringify(name)}]; })`, {
+    script = new vm.Script(`(function (require) { return ({ ${source}\n })[${JSON.stringify(name)}]; })`, {
       filename: INLINE_FILENAME,
     });
-    return method.runInThisContext()(require) as TaskFunction;
   }
+  return script.runInThisContext()(require) as TaskFunction;
 }
 
 /** Rewrite "x is not defined" raised by inline code itself into the reason and the remedy. */
@@ -135,6 +135,9 @@ function registerTsNode(file: string): void {
     transpileOnly: true,
     skipProject: true,
     compilerOptions: { module: 'commonjs', target: 'es2022', esModuleInterop: true, sourceMap: true },
+    // TypeScript 6 calls the module resolution that `commonjs` implies deprecated (TS5101, TS5107);
+    // transpiling resolves nothing, so the warning is moot.
+    ignoreDiagnostics: [5101, 5107],
   });
   tsNodeRegistered = true;
 }
