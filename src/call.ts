@@ -4,7 +4,7 @@
  */
 import type { Engine } from './engine';
 import type { TaskSpec } from './protocol';
-import { Task, type TaskSink } from './task';
+import { Task, maxTasksAhead, type TaskSink } from './task';
 
 export interface CallOptions {
   timeout: number | undefined;
@@ -19,9 +19,7 @@ export abstract class Call implements TaskSink {
   readonly #spread: boolean;
   /** Submitted and not settled. */
   readonly #live = new Set<Task>();
-  readonly #onAbort = () => {
-    for (const task of [...this.#live]) this.engine.abort(task, this.#options.signal!.reason);
-  };
+  readonly #onAbort = () => this.aborted(this.#options.signal!.reason);
 
   constructor(engine: Engine, spec: TaskSpec, options: CallOptions, spread: boolean) {
     this.engine = engine;
@@ -44,12 +42,33 @@ export abstract class Call implements TaskSink {
     this.rejectChunk(task, error, index);
   }
 
-  /** Queue one chunk of calls. */
+  /** Queue one chunk of calls; once the signal is aborted, reject it instead. */
   protected submit(inputs: unknown[], index: number): void {
     const { timeout, signal } = this.#options;
-    const task = new Task(this.#spec, inputs, this.#spread, this, index, timeout, signal !== undefined);
+    const maxAhead = maxTasksAhead({ deadline: timeout !== undefined || signal !== undefined, cancellable: false });
+    const task = new Task(this.#spec, inputs, this.#spread, this, index, timeout, maxAhead);
+    if (signal?.aborted) {
+      task.state = 'settled';
+      this.rejectTask(task, signal.reason);
+      return;
+    }
     this.#live.add(task);
     this.engine.submit(task);
+  }
+
+  /** The signal was aborted: every task of the call rejects with its reason. */
+  protected aborted(reason: unknown): void {
+    for (const task of [...this.#live]) this.engine.abort(task, reason);
+  }
+
+  /** Drop the tasks that are still in the pool's queue; returns them. */
+  protected dropQueued(): Task[] {
+    const dropped: Task[] = [];
+    for (const task of this.#live) {
+      if (task.state === 'queued' && this.engine.drop(task)) dropped.push(task);
+    }
+    for (const task of dropped) this.#live.delete(task);
+    return dropped;
   }
 
   /** Drop whatever of this call has not started, and stop listening. */

@@ -35,6 +35,12 @@ const TRANSITIONS: Record<PoolState, readonly PoolState[]> = {
   terminated: [],
 };
 
+/** A call still reading its input, and so still submitting tasks. */
+export interface OpenInput {
+  /** The pool was closed: read the rest now, or stop reading; either way, call `closeInput` when done. */
+  poolClosed(): void;
+}
+
 /** Why the pool broke, kept to give every task a fresh error of its own. */
 interface BreakReason {
   message: string;
@@ -53,7 +59,7 @@ export class Engine implements WorkerOwner {
   /** Unsettled tasks plus open inputs: while above zero the children keep the parent alive. */
   #pending = 0;
   /** Calls still reading their input (imap): they may submit more even after `close()`. */
-  #openInputs = 0;
+  readonly #openInputs = new Set<OpenInput>();
   #breakReason: BreakReason | undefined;
   /** Children in a row that died before they were ready. */
   #startupFailures = 0;
@@ -129,13 +135,13 @@ export class Engine implements WorkerOwner {
   }
 
   /** Note that a call will keep submitting tasks from its input; `closeInput` when it stops. */
-  openInput(): void {
-    this.#openInputs++;
+  openInput(input: OpenInput): void {
+    this.#openInputs.add(input);
     this.#addPending(1);
   }
 
-  closeInput(): void {
-    this.#openInputs--;
+  closeInput(input: OpenInput): void {
+    if (!this.#openInputs.delete(input)) return;
     this.#addPending(-1);
     this.#retireIfDone();
   }
@@ -144,6 +150,7 @@ export class Engine implements WorkerOwner {
     if (this.#state !== 'running') return;
     this.#transition('closed');
     this.#refreshRefs();
+    for (const input of [...this.#openInputs]) input.poolClosed();
     this.#retireIfDone();
   }
 
@@ -175,10 +182,10 @@ export class Engine implements WorkerOwner {
     while (this.#queued > 0) {
       const head = this.#nextQueued();
       if (head === undefined) break;
-      const { worker, accepting } = this.#pickWorker(head.needsIdleChild);
+      const { worker, accepting } = this.#pickWorker(head);
       if (worker === undefined) break;
       const room = Math.min(worker.credits, this.#options.maxTasksPerChild - worker.tasksTaken);
-      const batch = this.#takeBatch(Math.min(room, Math.ceil(this.#queued / accepting)));
+      const batch = this.#takeBatch(worker, Math.min(room, Math.ceil(this.#queued / accepting)));
       this.#sendTo(worker, batch);
     }
     this.#retireIfDone();
@@ -195,23 +202,23 @@ export class Engine implements WorkerOwner {
   }
 
   /**
-   * Up to `limit` tasks from the front of the queue. A task that needs an idle child may only lead a batch:
-   * behind another task it would not start when it is sent.
+   * Up to `limit` tasks from the front of the queue for `worker` (whose pick the first already fits), each
+   * only while its child would hold no more tasks ahead of it than it allows.
    */
-  #takeBatch(limit: number): Task[] {
+  #takeBatch(worker: WorkerHandle, limit: number): Task[] {
     const batch: Task[] = [this.#queue.shift()!];
     this.#queued--;
     while (batch.length < limit) {
       const task = this.#nextQueued();
-      if (task === undefined || task.needsIdleChild) break;
+      if (task === undefined || worker.inflight.length + batch.length > task.maxAhead) break;
       batch.push(this.#queue.shift()!);
       this.#queued--;
     }
     return batch;
   }
 
-  /** The child to send to next, and how many children take tasks now. */
-  #pickWorker(needsIdleChild: boolean): { worker: WorkerHandle | undefined; accepting: number } {
+  /** The child to send `task` to, children with nothing in hand first, and how many children take tasks now. */
+  #pickWorker(task: Task): { worker: WorkerHandle | undefined; accepting: number } {
     let idle: WorkerHandle | undefined;
     let busy: WorkerHandle | undefined;
     let accepting = 0;
@@ -219,9 +226,9 @@ export class Engine implements WorkerOwner {
       if (!worker.accepting || worker.tasksTaken >= this.#options.maxTasksPerChild) continue;
       accepting++;
       if (worker.inflight.length === 0) idle ??= worker;
-      else busy ??= worker;
+      else if (worker.inflight.length <= task.maxAhead) busy ??= worker;
     }
-    return { worker: idle ?? (needsIdleChild ? undefined : busy), accepting };
+    return { worker: idle ?? busy, accepting };
   }
 
   #sendTo(worker: WorkerHandle, batch: Task[]): void {
@@ -402,7 +409,7 @@ export class Engine implements WorkerOwner {
   }
 
   #hasWork(): boolean {
-    if (this.#queued > 0 || this.#openInputs > 0) return true;
+    if (this.#queued > 0 || this.#openInputs.size > 0) return true;
     for (const worker of this.#workers) if (worker.inflight.length > 0) return true;
     return false;
   }

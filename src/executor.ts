@@ -33,8 +33,9 @@ export class ProcessPoolExecutor<M = any> implements AsyncDisposable {
   readonly #engine: Engine;
   readonly #resolver: TaskResolver;
   readonly #taskTimeout: number | undefined;
-  /** Submitted futures not yet done, for shutdown({ cancelFutures }). */
+  /** Submitted futures not yet done, and maps not yet over, for shutdown({ cancelFutures }). */
   readonly #pending = new Set<Future<any>>();
+  readonly #maps = new Set<ImapIterator<unknown>>();
   #shutdown = false;
 
   constructor({ maxWorkers, ...options }: ExecutorOptions<M> = {}) {
@@ -80,23 +81,32 @@ export class ProcessPoolExecutor<M = any> implements AsyncDisposable {
     if (!isIterable(iterable)) {
       throw new TypeError(`Expected an iterable or async iterable of inputs, got ${describe(iterable)}.`);
     }
-    return new ImapIterator<TaskResult<M, T>>(this.#engine, spec, iterable, {
+    const results = new ImapIterator<TaskResult<M, T>>(this.#engine, spec, iterable, {
       timeout: this.#taskTimeout,
       signal: undefined,
       chunksize: resolveChunkSize(chunksize, () => 1),
       window: chunkedInputWindow(this.maxWorkers),
       ordered: true,
       resultsTimeout: timeout,
+      onPoolClose: 'stop',
     });
+    for (const map of this.#maps) if (map.closed) this.#maps.delete(map);
+    this.#maps.add(results);
+    return results;
   }
 
   /**
-   * Take no more calls; with `cancelFutures`, cancel those no child has taken; with `wait` (default),
-   * resolve once the children have exited. Safe to call more than once.
+   * Take no more calls, and stop reading the inputs of maps: their consumers meet a PoolStateError where
+   * the unread input starts. With `cancelFutures`, cancel the calls no child has taken. With `wait`
+   * (default), resolve once the children have exited. Safe to call more than once.
    */
   async shutdown({ wait = true, cancelFutures = false }: ShutdownOptions = {}): Promise<void> {
     this.#shutdown = true;
-    if (cancelFutures) for (const future of [...this.#pending]) future.cancel();
+    if (cancelFutures) {
+      for (const future of [...this.#pending]) future.cancel();
+      for (const map of this.#maps) map.cancelQueued();
+    }
+    this.#maps.clear();
     this.#engine.close();
     if (wait) await this.#engine.join();
   }

@@ -7,26 +7,27 @@ import { CancelledError } from './errors';
 import { checkTimeout } from './options';
 import type { TaskSpec } from './protocol';
 import { reportCallbackError } from './report';
-import { Task, type TaskSink } from './task';
+import { Task, maxTasksAhead, type TaskSink } from './task';
 import { withTimeout } from './wait';
 
-type FutureOutcome<T> = { value: T } | { error: unknown } | { cancelled: true };
+type FutureOutcome = { value: unknown } | { error: unknown } | { cancelled: true };
 
 export class Future<T = unknown> implements PromiseLike<T> {
   readonly #engine: Engine;
   readonly #task: Task;
-  readonly #settled = pDefer<FutureOutcome<T>>();
-  #outcome: FutureOutcome<T> | undefined;
-  #callbacks: Array<(future: Future<T>) => void> = [];
+  // Typed without T, so that a Future<number> is also a Future<unknown>.
+  readonly #settled = pDefer<FutureOutcome>();
+  #outcome: FutureOutcome | undefined;
+  #callbacks: Array<(future: Future<any>) => void> = [];
   readonly #sink: TaskSink = {
-    resolveTask: (_task, values) => this.#finish({ value: values[0] as T }),
+    resolveTask: (_task, values) => this.#finish({ value: values[0] }),
     rejectTask: (_task, error) => this.#finish({ error }),
   };
 
   /** @internal Created by ProcessPoolExecutor.submit. */
   constructor(engine: Engine, spec: TaskSpec, args: unknown[], timeout: number | undefined) {
     this.#engine = engine;
-    this.#task = new Task(spec, [args], true, this.#sink, 0, timeout, false);
+    this.#task = new Task(spec, [args], true, this.#sink, 0, timeout, maxTasksAhead({ deadline: timeout !== undefined, cancellable: true }));
     engine.submit(this.#task);
   }
 
@@ -66,7 +67,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
    */
   result(timeout?: number): Promise<T> {
     return this.#await(timeout).then((outcome) => {
-      if ('value' in outcome) return outcome.value;
+      if ('value' in outcome) return outcome.value as T;
       throw 'error' in outcome ? outcome.error : cancelledError();
     });
   }
@@ -93,12 +94,12 @@ export class Future<T = unknown> implements PromiseLike<T> {
     return this.result().then(onFulfilled, onRejected);
   }
 
-  #await(timeout: number | undefined): Promise<FutureOutcome<T>> {
+  #await(timeout: number | undefined): Promise<FutureOutcome> {
     checkTimeout('timeout', timeout);
     return withTimeout(this.#settled.promise, timeout, `The future was not done within ${timeout} ms.`);
   }
 
-  #finish(outcome: FutureOutcome<T>): void {
+  #finish(outcome: FutureOutcome): void {
     if (this.#outcome !== undefined) return;
     this.#outcome = outcome;
     this.#settled.resolve(outcome);
@@ -107,7 +108,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
     for (const fn of callbacks) this.#invoke(fn);
   }
 
-  #invoke(fn: (future: Future<T>) => void): void {
+  #invoke(fn: (future: Future<any>) => void): void {
     try {
       fn(this);
     } catch (error) {

@@ -11,16 +11,27 @@ export const ALL_COMPLETED = 'ALL_COMPLETED';
 export type ReturnWhen = typeof FIRST_COMPLETED | typeof FIRST_EXCEPTION | typeof ALL_COMPLETED;
 
 /**
+ * A future as `asCompleted` yields it. The object is the Future itself; its type leaves out `then` only
+ * because TypeScript types a `for await` variable as the awaited value, which for a thenable would be its
+ * result. `asCompleted` and `wait` take futures of either type.
+ */
+export type CompletedFuture<F extends AnyFuture = Future<unknown>> = Omit<F, 'then'>;
+type AnyFuture = Omit<Future<unknown>, 'then'>;
+
+/**
  * Yield each future once, as it finishes; those already done first. Throws TimeoutError if some are still
  * unfinished `timeout` ms after the call.
  *
  * Not an async generator: `yield future` there would hand out the future's result, not the future.
  */
-export function asCompleted<T>(futures: Iterable<Future<T>>, { timeout }: { timeout?: number } = {}): AsyncIterableIterator<Future<T>> {
+export function asCompleted<F extends AnyFuture>(
+  futures: Iterable<F>,
+  { timeout }: { timeout?: number } = {},
+): AsyncIterableIterator<CompletedFuture<F>> {
   checkTimeout('timeout', timeout);
   const all = unique(futures);
   const deadline = timeout === undefined ? Infinity : Date.now() + timeout;
-  const finished: Future<T>[] = all.filter((future) => future.done());
+  const finished: F[] = all.filter((future) => future.done());
   let handedOut = 0;
   let wake: (() => void) | undefined;
   for (const future of all) {
@@ -31,7 +42,7 @@ export function asCompleted<T>(futures: Iterable<Future<T>>, { timeout }: { time
       });
     }
   }
-  const iterator: AsyncIterableIterator<Future<T>> = {
+  const iterator: AsyncIterableIterator<CompletedFuture<F>> = {
     [Symbol.asyncIterator]: () => iterator,
     async next() {
       while (handedOut < finished.length || handedOut < all.length) {
@@ -66,10 +77,10 @@ export function asCompleted<T>(futures: Iterable<Future<T>>, { timeout }: { time
  * Wait until `returnWhen` holds (default ALL_COMPLETED) or `timeout` ms pass, then split the futures into
  * done and not done. Never throws on timeout.
  */
-export async function wait<T>(
-  futures: Iterable<Future<T>>,
+export async function wait<F extends AnyFuture>(
+  futures: Iterable<F>,
   { timeout, returnWhen = ALL_COMPLETED }: { timeout?: number; returnWhen?: ReturnWhen } = {},
-): Promise<{ done: Set<Future<T>>; notDone: Set<Future<T>> }> {
+): Promise<{ done: Set<F>; notDone: Set<F> }> {
   checkTimeout('timeout', timeout);
   if (![FIRST_COMPLETED, FIRST_EXCEPTION, ALL_COMPLETED].includes(returnWhen)) {
     throw new TypeError(`Expected \`returnWhen\` to be FIRST_COMPLETED, FIRST_EXCEPTION or ALL_COMPLETED, got ${String(returnWhen)}.`);
@@ -98,7 +109,7 @@ export async function wait<T>(
   return { done, notDone: new Set(all.filter((future) => !done.has(future))) };
 }
 
-function unique<T>(futures: Iterable<Future<T>>): Future<T>[] {
+function unique<F extends AnyFuture>(futures: Iterable<F>): F[] {
   const all = [...new Set(futures)];
   for (const future of all) {
     if (!(future instanceof Future)) throw new TypeError(`Expected futures from ProcessPoolExecutor.submit, got ${typeof future}.`);

@@ -8,8 +8,8 @@
  */
 import pDefer, { type DeferredPromise } from 'p-defer';
 import { Call, type CallOptions } from './call';
-import type { Engine } from './engine';
-import { TimeoutError } from './errors';
+import type { Engine, OpenInput } from './engine';
+import { CancelledError, PoolStateError, TimeoutError } from './errors';
 import type { TaskSpec } from './protocol';
 import type { Task } from './task';
 
@@ -22,14 +22,23 @@ export interface ImapOptions extends CallOptions {
   ordered: boolean;
   /** Every result must have arrived within this many ms of the call (ProcessPoolExecutor.map). */
   resultsTimeout?: number;
+  /**
+   * When the pool is closed with the input partly read: read the rest and run it (Pool, where close()
+   * lets submitted work finish), or stop reading, so that the consumer meets a PoolStateError where the
+   * unread input starts (ProcessPoolExecutor, whose map submits lazily, as Python 3.14's does).
+   */
+  onPoolClose: 'read-all' | 'stop';
 }
 
 type Outcome = { values: unknown[] } | { error: unknown };
 
-export class ImapIterator<R> extends Call implements AsyncIterableIterator<R> {
+export class ImapIterator<R> extends Call implements AsyncIterableIterator<R>, OpenInput {
   readonly #ordered: boolean;
   readonly #chunksize: number;
-  readonly #window: number;
+  #window: number;
+  readonly #onPoolClose: ImapOptions['onPoolClose'];
+  /** Set when reading stopped before the input's end: what the consumer meets where the unread part starts. */
+  #stopped: { error: unknown } | undefined;
   /** With a `timeout`: the moment (Date.now()) by which every result must have arrived. */
   readonly #timeout: number | undefined;
   readonly #deadline: number | undefined;
@@ -53,9 +62,10 @@ export class ImapIterator<R> extends Call implements AsyncIterableIterator<R> {
     engine: Engine,
     spec: TaskSpec,
     input: Iterable<unknown> | AsyncIterable<unknown>,
-    { chunksize, window, ordered, resultsTimeout, ...options }: ImapOptions,
+    { chunksize, window, ordered, resultsTimeout, onPoolClose, ...options }: ImapOptions,
   ) {
     super(engine, spec, options, false);
+    this.#onPoolClose = onPoolClose;
     this.#timeout = resultsTimeout;
     this.#deadline = resultsTimeout === undefined ? undefined : Date.now() + resultsTimeout;
     this.#ordered = ordered;
@@ -66,8 +76,35 @@ export class ImapIterator<R> extends Call implements AsyncIterableIterator<R> {
       this.#inputDone = true;
       return;
     }
-    engine.openInput();
+    engine.openInput(this);
     void this.#feed(input);
+  }
+
+  /** True once the iteration is over: exhausted, thrown, or left. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** @internal The engine closed. */
+  poolClosed(): void {
+    if (this.#onPoolClose === 'read-all') {
+      this.#window = Infinity;
+      this.#feederWake?.resolve();
+    } else {
+      this.#stopReading(new PoolStateError('The pool was shut down before this input was read, so it never ran.'));
+    }
+  }
+
+  /** Drop the chunks no child has taken, each failing with CancelledError at its place, and read no more. */
+  cancelQueued(): void {
+    const cancelled = () => new CancelledError('The call was cancelled before a child took it.');
+    for (const task of this.dropQueued()) this.#finish(task, { error: cancelled() });
+    this.#stopReading(cancelled());
+  }
+
+  protected override aborted(reason: unknown): void {
+    super.aborted(reason);
+    this.#stopReading(reason);
   }
 
   [Symbol.asyncIterator](): this {
@@ -130,6 +167,11 @@ export class ImapIterator<R> extends Call implements AsyncIterableIterator<R> {
     return { done: false, value: this.#current[this.#position++] as R };
   }
 
+  #stopReading(error: unknown): void {
+    this.#stopped ??= { error };
+    this.#feederWake?.resolve();
+  }
+
   #fail(error: unknown): never {
     this.#close();
     throw error;
@@ -151,7 +193,7 @@ export class ImapIterator<R> extends Call implements AsyncIterableIterator<R> {
         Symbol.asyncIterator in input
           ? (input as AsyncIterable<unknown>)[Symbol.asyncIterator]()
           : (input as Iterable<unknown>)[Symbol.iterator]();
-      while (!this.#closed) {
+      while (!this.#closed && this.#stopped === undefined) {
         if (this.#submitted - this.#consumed >= this.#window) {
           this.#feederWake = pDefer();
           await this.#feederWake.promise;
@@ -167,17 +209,18 @@ export class ImapIterator<R> extends Call implements AsyncIterableIterator<R> {
           }
           items.push(step.value);
         }
-        if (this.#closed) break;
+        if (this.#closed || this.#stopped !== undefined) break;
         if (items.length > 0) this.submit(items, this.#submitted++);
         if (this.#inputDone) break;
       }
     } catch (error) {
       this.#inputError = { error };
     } finally {
-      this.#inputDone = true;
       // Stopped early: let a generator run its finally blocks.
-      if (this.#closed) await Promise.resolve(iterator?.return?.()).catch(() => undefined);
-      this.engine.closeInput();
+      if (!this.#inputDone) await Promise.resolve(iterator?.return?.()).catch(() => undefined);
+      this.#inputError ??= this.#stopped;
+      this.#inputDone = true;
+      this.engine.closeInput(this);
       this.#consumerWake?.resolve();
     }
   }

@@ -14,7 +14,7 @@ export interface PoolOptions<M = any> {
   /** Module whose exports string task names refer to; relative to `process.cwd()` at creation. */
   module?: string;
   /** Run once in every child, replacements included, before that child's first task. */
-  initializer?: TaskRef<M>;
+  initializer?: NoInfer<TaskRef<M>>;
   /** Arguments for `initializer`. @default [] */
   initargs?: unknown[];
   /** A child exits after this many tasks (a chunk is one task) and a fresh one replaces it. @default unlimited */

@@ -176,11 +176,12 @@ export class Pool<M = any> implements AsyncDisposable {
       }
       return start(items);
     }
-    // An async input keeps a closed pool's children until it has been read.
-    this.#engine.openInput();
+    // An async input keeps a closed pool's children until it has been read (and is read to the end).
+    const input = { poolClosed() {} };
+    this.#engine.openInput(input);
     return collect(iterable as AsyncIterable<unknown>)
       .then(start)
-      .finally(() => this.#engine.closeInput());
+      .finally(() => this.#engine.closeInput(input));
   }
 
   #imap<R>(task: unknown, iterable: unknown, options: ChunkOptions | undefined, ordered: boolean): ImapIterator<R> {
@@ -191,6 +192,7 @@ export class Pool<M = any> implements AsyncDisposable {
       chunksize: resolveChunkSize(options?.chunksize, () => 1),
       window: chunkedInputWindow(this.processes),
       ordered,
+      onPoolClose: 'read-all',
     });
   }
 

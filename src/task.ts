@@ -41,15 +41,23 @@ export class Task {
     /** Position of the chunk within its call. */
     readonly index: number,
     readonly timeout: number | undefined,
-    /** Whether its call has an AbortSignal that may cut it short. */
-    readonly abortable: boolean,
+    /** How many tasks its child may hold ahead of it when it is sent: see {@link maxTasksAhead}. */
+    readonly maxAhead: number,
   ) {}
 
-  /**
-   * A task with a deadline or an abort signal goes only to a child with nothing else in hand, so that being
-   * sent means running: its clock starts on time and aborting it never has to guess whether it started.
-   */
-  get needsIdleChild(): boolean {
-    return this.timeout !== undefined || this.abortable;
+  /** Its outcome is awaited by a clock or an abort: the child should report it the moment it is known. */
+  get urgent(): boolean {
+    return this.maxAhead === 0;
   }
+}
+
+/**
+ * How many tasks a child may hold ahead of a task it is sent. A task with a deadline or an abort signal
+ * goes only to a child with nothing else in hand, so that being sent means running: its clock starts on
+ * time and aborting it never has to guess whether it started. A future may be cancelled until a child
+ * takes it, so at most one waits in a child behind the one it runs, as in Python's executor. Other tasks
+ * may queue in a child as deep as it asks.
+ */
+export function maxTasksAhead({ deadline, cancellable }: { deadline: boolean; cancellable: boolean }): number {
+  return deadline ? 0 : cancellable ? 1 : Infinity;
 }

@@ -100,7 +100,7 @@ export class WorkerHandle {
         this.#knownSpecs.add(spec.id);
         (newSpecs ??= []).push(spec.id);
       }
-      if (task.needsIdleChild) wire[i].urgent = true;
+      if (task.urgent) wire[i].urgent = true;
     }
     try {
       this.send(tag({ type: 'pool:tasks', tasks: wire }));

@@ -1,0 +1,66 @@
+/**
+ * Shared by the executor tests: a scratch directory per test with a gate file that gated tasks wait for,
+ * and a registry of executors so that every one is shut down and none of its children outlives the test.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ProcessPoolExecutor, type ExecutorOptions } from '../src';
+import { fixture } from './helpers';
+
+export const TASKS = fixture('executor-tasks.js');
+export type Tasks = typeof import('./fixtures/executor-tasks');
+
+/**
+ * A call with a deadline only goes to a child with nothing else in hand: with a generous taskTimeout,
+ * calls submitted together are sure to run in different children rather than one behind the other.
+ */
+export const ONE_CALL_PER_CHILD = { taskTimeout: 60000 };
+
+export interface Scratch {
+  dir: string;
+  /** Gated tasks run until this file exists. */
+  gate: string;
+  /** Lines appended by `mark` tasks. */
+  log: string;
+  openGate(): void;
+  /** The labels `mark` tasks appended so far. */
+  marks(): string[];
+}
+
+let current: { scratch: Scratch; executors: ProcessPoolExecutor<Tasks>[] } | undefined;
+
+/** A scratch directory and executor registry for each test of the file that calls this. */
+export function useScratch(): () => Scratch {
+  beforeEach(() => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'forkpool-executor-'));
+    const gate = path.join(dir, 'gate');
+    const log = path.join(dir, 'log');
+    current = {
+      executors: [],
+      scratch: {
+        dir,
+        gate,
+        log,
+        openGate: () => fs.writeFileSync(gate, ''),
+        marks: () => (fs.existsSync(log) ? fs.readFileSync(log, 'utf8').split('\n').filter(Boolean) : []),
+      },
+    };
+  });
+  afterEach(async () => {
+    const { scratch, executors } = current!;
+    current = undefined;
+    // Let whatever a failed test left running finish, then stop every child.
+    scratch.openGate();
+    await Promise.all(executors.map((executor) => executor.shutdown({ wait: true, cancelFutures: true })));
+    fs.rmSync(scratch.dir, { recursive: true, force: true });
+  });
+  return () => current!.scratch;
+}
+
+/** An executor over the fixture tasks, shut down after the test whatever happens. */
+export function executor(options: ExecutorOptions<Tasks> = {}): ProcessPoolExecutor<Tasks> {
+  const created = new ProcessPoolExecutor<Tasks>({ maxWorkers: 1, module: TASKS, ...options });
+  current!.executors.push(created);
+  return created;
+}
