@@ -11,7 +11,10 @@ export interface CallOptions {
   signal: AbortSignal | undefined;
 }
 
+let nextCallId = 1;
+
 export abstract class Call implements TaskSink {
+  readonly #id = nextCallId++;
   protected readonly engine: Engine;
   readonly #spec: TaskSpec;
   readonly #options: CallOptions;
@@ -46,7 +49,7 @@ export abstract class Call implements TaskSink {
   protected submit(inputs: unknown[], index: number): void {
     const { timeout, signal } = this.#options;
     const maxAhead = maxTasksAhead({ deadline: timeout !== undefined || signal !== undefined, cancellable: false });
-    const task = new Task(this.#spec, inputs, this.#spread, this, index, timeout, maxAhead);
+    const task = new Task(this.#spec, inputs, this.#spread, this, this.#id, index, timeout, maxAhead);
     if (signal?.aborted) {
       task.state = 'settled';
       this.rejectTask(task, signal.reason);

@@ -4,7 +4,7 @@
  */
 import pDefer from 'p-defer';
 import { BrokenPoolError, PoolStateError, TimeoutError, fromWireError, type ChildExit } from './errors';
-import { tag, type ChildMessage, type TaskSpec } from './protocol';
+import { maxUnsentResults, tag, type ChildMessage, type TaskSpec } from './protocol';
 import type { ResolvedPoolOptions } from './options';
 import { findJsonUnsendable, unsendableError } from './sendable';
 import { Task } from './task';
@@ -17,6 +17,8 @@ import { WorkerHandle, type WorkerOwner, type WorkerState } from './worker-handl
  * such children forever. One such death alone may be a kill from outside and is replaced.
  */
 const MAX_STARTUP_FAILURES = 3;
+/** Signals that come from outside (a user, a supervisor), not from a child's own failure. */
+const KILLED_FROM_OUTSIDE: ReadonlySet<string> = new Set(['SIGKILL', 'SIGTERM', 'SIGHUP', 'SIGINT']);
 
 export type PoolState =
   /** Taking tasks. */
@@ -280,6 +282,11 @@ export class Engine implements WorkerOwner {
         return;
       case 'pool:results': {
         worker.credits += message.credits;
+        for (const id of message.dropped ?? []) {
+          const task = worker.inflight.find((held) => held.id === id);
+          // Its call failed and ends; the call itself drops whatever else of it is left.
+          if (task !== undefined && worker.release(task)) this.#finish(task);
+        }
         for (const result of message.results) {
           const task = worker.inflight.find((held) => held.id === result.id);
           if (task === undefined) continue; // dropped while the child ran it
@@ -308,23 +315,29 @@ export class Engine implements WorkerOwner {
 
   onChildExit(worker: WorkerHandle, exit: ChildExit, before: WorkerState): void {
     this.#workers.delete(worker);
-    const held = worker.inflight.splice(0).filter((task) => task.state !== 'settled');
+    // The child ran its tasks in order and may have held back the results of a few before it died: those
+    // may have run, and must fail rather than run again; the ones after them never started.
+    const ranUpTo = maxUnsentResults(worker.inflight.length + worker.credits) + 1;
+    const held = worker.inflight.splice(0);
+    const mayHaveRun = held.slice(0, ranUpTo).filter((task) => task.state !== 'settled');
+    const neverRan = held.slice(ranUpTo).filter((task) => task.state !== 'settled');
+    const how = exit.signal !== null ? `was killed by signal ${exit.signal}` : `exited with code ${exit.exitCode}`;
     if (before === 'retiring' || before === 'stopping') {
-      // Killed for a timeout or an abort: the running task is settled already; those behind it never ran.
-      this.#requeue(held);
+      // Stopped for a timeout or an abort, whose task is settled already.
+      const reason = { message: `The child process (pid ${exit.pid}) running this task was stopped.`, exit };
+      for (const task of mayHaveRun) this.#settle(task, this.#brokenError(reason));
+      this.#requeue(neverRan);
     } else {
-      const how = exit.signal !== null ? `was killed by signal ${exit.signal}` : `exited with code ${exit.exitCode}`;
       const doing = held.length > 0 ? 'while running a task' : before === 'starting' ? 'before it was ready' : 'while idle';
       const reason = { message: `A child process (pid ${exit.pid}) ${how} ${doing}.`, exit };
-      const [running, ...waiting] = held;
-      if (running !== undefined) this.#settle(running, this.#brokenError(reason));
-      // Children that keep dying before they are ready would die again in every replacement.
-      if (before === 'starting') this.#startupFailures++;
+      for (const task of mayHaveRun) this.#settle(task, this.#brokenError(reason));
+      // Children that keep dying on their own before they are ready would die again in every replacement.
+      if (before === 'starting' && !KILLED_FROM_OUTSIDE.has(exit.signal!)) this.#startupFailures++;
       if (this.#options.onWorkerCrash === 'break' || this.#startupFailures >= MAX_STARTUP_FAILURES) {
-        for (const task of waiting) this.#settle(task, this.#brokenError(reason));
+        for (const task of neverRan) this.#settle(task, this.#brokenError(reason));
         this.#break({ ...reason, message: `${reason.message} The pool is broken: every pending and later task fails.` });
       } else {
-        this.#requeue(waiting);
+        this.#requeue(neverRan);
       }
     }
     this.#replenish();

@@ -27,7 +27,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
   /** @internal Created by ProcessPoolExecutor.submit. */
   constructor(engine: Engine, spec: TaskSpec, args: unknown[], timeout: number | undefined) {
     this.#engine = engine;
-    this.#task = new Task(spec, [args], true, this.#sink, 0, timeout, maxTasksAhead({ deadline: timeout !== undefined, cancellable: true }));
+    this.#task = new Task(spec, [args], true, this.#sink, 0, 0, timeout, maxTasksAhead({ deadline: timeout !== undefined, cancellable: true }));
     engine.submit(this.#task);
   }
 

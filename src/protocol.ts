@@ -52,6 +52,20 @@ export interface WireTask {
   spread?: true;
   /** Its outcome is awaited by a clock (a timeout) or an abort: send it as soon as it is known. */
   urgent?: true;
+  /**
+   * The call it belongs to. A call ends at its first error, so when a task fails the child drops the
+   * tasks of the same call it holds, without waiting for the parent's `pool:cancel`.
+   */
+  call: number;
+}
+
+/**
+ * How many finished results a child may hold back to send together, when `window` is the number of
+ * tasks it has asked for and not yet answered. Both sides rely on it: if the child dies, that many tasks
+ * past the one it was running may have run without their results arriving, and must not run again.
+ */
+export function maxUnsentResults(window: number): number {
+  return Math.max(0, Math.ceil(window / 4) - 1);
 }
 
 /** Tasks to run in order, one per credit the child gave. */
@@ -76,10 +90,15 @@ export interface ReadyMessage extends Tagged<'pool:ready'> {
 /** How one task ended: its values, one per call of the chunk, or the error of the call `index` that failed. */
 export type WireResult = { id: number; values: unknown[] } | { id: number; index: number; error: WireError };
 
-/** Outcomes of tasks in the order they ran, and how many tasks the child asks for now. */
+/**
+ * Outcomes of tasks in the order they ran, and how many tasks the child asks for now (including again
+ * those it dropped because another task of their call failed).
+ */
 export interface ResultsMessage extends Tagged<'pool:results'> {
   results: WireResult[];
   credits: number;
+  /** Tasks dropped unrun because another task of their call failed. */
+  dropped?: number[];
 }
 
 export interface InitErrorMessage extends Tagged<'pool:init-error'> {

@@ -38,7 +38,8 @@ export class Task {
     readonly inputs: unknown[],
     readonly spread: boolean,
     readonly sink: TaskSink,
-    /** Position of the chunk within its call. */
+    /** The call it belongs to, and the chunk's position within it. */
+    readonly call: number,
     readonly index: number,
     readonly timeout: number | undefined,
     /** How many tasks its child may hold ahead of it when it is sent: see {@link maxTasksAhead}. */

@@ -92,8 +92,8 @@ export class WorkerHandle {
     let newSpecs: number[] | undefined;
     for (let i = 0; i < tasks.length; i++) {
       const task = tasks[i];
-      const { id, spec, inputs } = task;
-      wire[i] = { id, fn: spec.id, inputs };
+      const { id, spec, inputs, call } = task;
+      wire[i] = { id, fn: spec.id, inputs, call };
       if (task.spread) wire[i].spread = true;
       if (!this.#knownSpecs.has(spec.id)) {
         wire[i].spec = spec;

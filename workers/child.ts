@@ -9,6 +9,7 @@ import {
   type ChildMessage,
   type InitMessage,
   type ParentMessage,
+  type ResultsMessage,
   type TaskSpec,
   type WireResult,
   type WireTask,
@@ -60,11 +61,15 @@ async function drain(): Promise<void> {
     const finished = performance.now();
     window.record(finished - started);
     if (unsent.length === 0) oldestUnsent = finished;
-    unsent.push(checked(result));
-    if (task.urgent || queue.length === 0 || window.shouldFlush(unsent.length, finished - oldestUnsent)) flush();
+    const outcome = checked(result);
+    unsent.push(outcome);
+    // A failure ends its call: the call's tasks waiting here are dropped, and the failure is sent at once.
+    const failed = !('values' in outcome);
+    if (failed && task.call !== 0) dropCall(task.call);
+    if (task.urgent || failed || queue.length === 0 || window.shouldFlush(unsent.length, finished - oldestUnsent)) flush();
   }
   running = false;
-  if (exitRequested) process.exit(0);
+  if (exitRequested) exitWhenFlushed();
 }
 
 async function runTask({ id, fn, inputs, spread }: WireTask): Promise<WireResult> {
@@ -91,26 +96,62 @@ function checked(result: WireResult): WireResult {
   return problem === undefined ? result : failure(result.id, unsendableError('The task result', problem));
 }
 
+/** Ids of tasks dropped here and not yet reported (nor asked for again). */
+let dropped: number[] = [];
+/** Calls that failed here, newest last: tasks of theirs still on the way are dropped when they arrive. */
+const failedCalls = new Set<number>();
+const FAILED_CALLS_KEPT = 256;
+
+function dropCall(call: number): void {
+  failedCalls.add(call);
+  if (failedCalls.size > FAILED_CALLS_KEPT) failedCalls.delete(failedCalls.values().next().value!);
+  for (let i = 0; i < queue.length; i++) {
+    if (queue[i].call === call) dropped.push(queue.splice(i--, 1)[0].id);
+  }
+}
+
 function flush(): void {
   const results = unsent;
   unsent = [];
-  const credits = window.refill(results.length);
+  const credits = window.refill(results.length) + dropped.length;
+  const message = tag<ResultsMessage>({ type: 'pool:results', results, credits });
+  if (dropped.length > 0) {
+    message.dropped = dropped;
+    dropped = [];
+  }
   try {
-    send(tag({ type: 'pool:results', results, credits }));
+    send(message);
   } catch {
     // Structured clone refuses functions, symbols and handles before anything is written: send each
-    // outcome on its own, so that only the unsendable ones fail.
+    // outcome on its own, so that only the unsendable ones fail. The first carries the credits.
     for (let i = 0; i < results.length; i++) {
-      const one = results[i];
-      const credit = i === 0 ? credits : 0;
+      const one = { ...message, results: [results[i]], credits: i === 0 ? credits : 0 };
+      if (i > 0) delete one.dropped;
       try {
-        send(tag({ type: 'pool:results', results: [one], credits: credit }));
+        send(one);
       } catch (error) {
         const reason = (error as Error).message;
-        send(tag({ type: 'pool:results', results: [failure(one.id, unsendableError('The task result', reason, error))], credits: credit }));
+        send({ ...one, results: [failure(results[i].id, unsendableError('The task result', reason, error))] });
       }
     }
   }
+}
+
+/** Most time given to stdout and stderr to drain before a child exits anyway (a reader that never reads). */
+const FLUSH_TIMEOUT_MS = 5000;
+
+/**
+ * Exit once what the tasks wrote to stdout and stderr is out: when those are pipes or sockets, process.exit()
+ * would drop what is still buffered.
+ */
+function exitWhenFlushed(): void {
+  let open = 2;
+  const done = () => {
+    if (--open === 0) process.exit(0);
+  };
+  process.stdout.write('', done);
+  process.stderr.write('', done);
+  setTimeout(() => process.exit(0), FLUSH_TIMEOUT_MS).unref();
 }
 
 function failure(id: number, error: unknown): WireResult {
@@ -131,9 +172,13 @@ function onMessage(message: unknown): void {
     case 'pool:tasks':
       for (const task of parentMessage.tasks) {
         if (task.spec !== undefined) specs.set(task.fn, task.spec);
-        queue.push(task);
+        if (failedCalls.has(task.call)) dropped.push(task.id);
+        else queue.push(task);
       }
-      if (!running) void drain();
+      if (!running) {
+        if (queue.length > 0) void drain();
+        else if (dropped.length > 0) flush();
+      }
       break;
     case 'pool:cancel': {
       const before = queue.length;
@@ -147,7 +192,7 @@ function onMessage(message: unknown): void {
     }
     case 'pool:exit':
       exitRequested = true;
-      if (!running) process.exit(0);
+      if (!running) exitWhenFlushed();
       break;
   }
 }

@@ -7,6 +7,8 @@
  * each task at once.
  */
 
+import { maxUnsentResults } from '../src/protocol';
+
 /** Tasks asked for at first, and at least ever after. */
 const MIN_WINDOW = 2;
 const MAX_WINDOW = 64;
@@ -26,9 +28,9 @@ export class CreditWindow {
     this.#averageMs += SMOOTHING * (durationMs - this.#averageMs);
   }
 
-  /** Send now when a quarter of the window is answered, or the oldest result has waited long enough. */
+  /** Send now when holding more back is not allowed, or the oldest result has waited long enough. */
   shouldFlush(unsent: number, oldestAgeMs: number): boolean {
-    return unsent * 4 >= this.size || oldestAgeMs >= MAX_RESULT_DELAY_MS;
+    return unsent > maxUnsentResults(this.size) || oldestAgeMs >= MAX_RESULT_DELAY_MS;
   }
 
   /** `answered` results are being sent: how many tasks to ask for with them. */

@@ -1,0 +1,168 @@
+/**
+ * Where task functions come from: ESM and CommonJS modules of every extension, TypeScript modules, and
+ * self-contained functions shipped as source; and how a task that cannot be found fails.
+ */
+import { pathToFileURL } from 'node:url';
+import { Pool, type PoolOptions } from '../src';
+import { fixture } from './helpers';
+
+const pools: Pool[] = [];
+
+function makePool<M = any>(options: PoolOptions<M> = {}): Pool<M> {
+  const pool = new Pool<M>({ processes: 1, ...options });
+  pools.push(pool);
+  return pool;
+}
+
+afterEach(async () => {
+  await Promise.all(
+    pools.splice(0).map(async (pool) => {
+      pool.terminate();
+      await pool.join();
+    }),
+  );
+});
+
+describe('task modules', () => {
+  test('an ES module (.mjs) is loaded as ESM', async () => {
+    const pool = makePool({ module: fixture('esm-tasks.mjs') });
+    await expect(pool.apply('cube', [3])).resolves.toBe(27);
+    // import.meta exists only in a module loaded as ESM.
+    await expect(pool.apply('moduleUrl')).resolves.toBe(pathToFileURL(fixture('esm-tasks.mjs')).href);
+  });
+
+  test('an ES module with top-level await is loaded', async () => {
+    const pool = makePool({ module: fixture('esm-tla.mjs') });
+    await expect(pool.apply('answer', [2])).resolves.toBe(42);
+  });
+
+  test('a CommonJS module (.cjs) is loaded', async () => {
+    const pool = makePool({ module: fixture('cjs-tasks.cjs') });
+    await expect(pool.apply('twice', [8])).resolves.toBe(16);
+    await expect(pool.apply('fileName')).resolves.toBe(fixture('cjs-tasks.cjs'));
+  });
+
+  test('a CommonJS .js module is loaded', async () => {
+    const pool = makePool({ module: fixture('tasks.js') });
+    await expect(pool.apply('square', [11])).resolves.toBe(121);
+  });
+
+  test('an ESM .js module (package type "module") is loaded', async () => {
+    const pool = makePool({ module: fixture('esm-package/tasks.js') });
+    await expect(pool.apply('negate', [5])).resolves.toBe(-5);
+    await expect(pool.apply('isEsm')).resolves.toBe(true);
+  });
+
+  test('a TypeScript module (.ts) is loaded through ts-node registered by the child', async () => {
+    const pool = makePool({ module: fixture('ts-tasks.ts') });
+    await expect(pool.apply('norm1', [{ x: 3, y: -4 }])).resolves.toBe(7);
+    await expect(pool.apply({ module: fixture('ts-tasks.ts') }, ['label'])).resolves.toBe('typed label');
+  });
+
+  test('`module.exports = fn` is the default export', async () => {
+    const pool = makePool();
+    await expect(pool.apply({ module: fixture('default-export.js') }, ['hi'])).resolves.toBe('HI!');
+    await expect(pool.apply({ module: fixture('default-export.js'), name: 'default' }, ['yo'])).resolves.toBe('YO!');
+  });
+
+  test('a file: URL names a module too', async () => {
+    const pool = makePool({ module: pathToFileURL(fixture('cjs-tasks.cjs')).href });
+    await expect(pool.apply('twice', [5])).resolves.toBe(10);
+  });
+});
+
+describe('inline functions', () => {
+  test('an arrow function runs in the child', async () => {
+    const pool = makePool();
+    await expect(pool.apply((a: number, b: number) => a * b, [6, 7])).resolves.toBe(42);
+    await expect(pool.apply(() => process.pid)).resolves.not.toBe(process.pid);
+  });
+
+  test('a function expression runs in the child', async () => {
+    const pool = makePool();
+    const fn = function (text: string) {
+      return text.split('').reverse().join('');
+    };
+    await expect(pool.apply(fn, ['abc'])).resolves.toBe('cba');
+    await expect(pool.apply(function named(x: number) { return x - 1; }, [1])).resolves.toBe(0);
+  });
+
+  test('an async function is awaited in the child', async () => {
+    const pool = makePool();
+    const fn = async (x: number) => {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      return x + 0.5;
+    };
+    await expect(pool.apply(fn, [1])).resolves.toBe(1.5);
+  });
+
+  test('a method written in shorthand (source `name(x) { ... }`) runs in the child', async () => {
+    const pool = makePool();
+    const tasks = {
+      triple(x: number) {
+        return x * 3;
+      },
+      async later(x: number) {
+        return x + 100;
+      },
+    };
+    await expect(pool.apply(tasks.triple, [5])).resolves.toBe(15);
+    await expect(pool.apply(tasks.later, [1])).resolves.toBe(101);
+  });
+
+  test('an inline function may require() modules inside its body', async () => {
+    const pool = makePool();
+    const fn = () => require('node:os').EOL;
+    await expect(pool.apply(fn)).resolves.toBe(require('node:os').EOL);
+  });
+
+  test('using an outer variable fails with an error naming that variable, and the pool goes on', async () => {
+    const pool = makePool();
+    const outerFactor = 3;
+    const error = await pool.apply((x: number) => x * outerFactor, [2]).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).message).toMatch(/outerFactor/);
+    await expect(pool.apply((x: number) => x * 3, [2])).resolves.toBe(6);
+  });
+
+  test('a native or bound function is refused, naming it', async () => {
+    const pool = makePool();
+    const error = await pool.apply(Math.max, [1, 2]).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TypeError);
+    expect((error as Error).message).toMatch(/max/);
+  });
+});
+
+describe('tasks that cannot be found', () => {
+  test('an unknown export name fails that task naming it, and the pool goes on', async () => {
+    const pool = makePool({ module: fixture('tasks.js') });
+    const error = await pool.apply('noSuchTask').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).message).toMatch(/noSuchTask/);
+    await expect(pool.apply('square', [4])).resolves.toBe(16);
+    expect(pool.broken).toBe(false);
+  });
+
+  test('an unknown name in { module, name } fails the same way', async () => {
+    const pool = makePool();
+    const error = await pool.apply({ module: fixture('cjs-tasks.cjs'), name: 'thrice' }, [1]).catch((e: unknown) => e);
+    expect((error as Error).message).toMatch(/thrice/);
+    await expect(pool.apply({ module: fixture('cjs-tasks.cjs'), name: 'twice' }, [1])).resolves.toBe(2);
+  });
+
+  test('a module without a default export fails a { module } ref, naming `default`', async () => {
+    const pool = makePool();
+    const error = await pool.apply({ module: fixture('cjs-tasks.cjs') }, [1]).catch((e: unknown) => e);
+    expect((error as Error).message).toMatch(/default/);
+  });
+
+  test('a missing module fails that task naming the path, and the pool goes on', async () => {
+    const pool = makePool();
+    const missing = fixture('does-not-exist.js');
+    const error = await pool.apply({ module: missing, name: 'x' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).message).toContain(missing);
+    await expect(pool.apply(() => 'still fine')).resolves.toBe('still fine');
+    expect(pool.broken).toBe(false);
+  });
+});

@@ -1,0 +1,237 @@
+/**
+ * What crosses the process boundary: arguments and results under both serializations, values that cannot
+ * be sent, and task errors rebuilt in the parent.
+ *
+ * Values that arrive over IPC are built outside the test's realm, so their kinds are checked with
+ * `util.types` and `Buffer.isBuffer` rather than `instanceof`. Errors are rebuilt by the pool in the caller's
+ * realm, so `instanceof` holds for them.
+ */
+import { types } from 'node:util';
+import { Pool, type PoolOptions, type Serialization } from '../src';
+import { fixture } from './helpers';
+
+const VALUES = fixture('values.js');
+const ERRORS = fixture('errors.js');
+
+const pools: Pool[] = [];
+
+function makePool<M = any>(options: PoolOptions<M> = {}): Pool<M> {
+  const pool = new Pool<M>({ processes: 1, ...options });
+  pools.push(pool);
+  return pool;
+}
+
+afterEach(async () => {
+  await Promise.all(
+    pools.splice(0).map(async (pool) => {
+      pool.terminate();
+      await pool.join();
+    }),
+  );
+});
+
+async function rejection(promise: Promise<unknown>): Promise<Error> {
+  const outcome = await promise.then(
+    (value) => ({ value }),
+    (error: unknown) => ({ error }),
+  );
+  if (!('error' in outcome)) throw new Error(`expected a rejection, got ${String(outcome.value)}`);
+  return outcome.error as Error;
+}
+
+describe("values under the default 'advanced' serialization", () => {
+  test.each([
+    ['a Buffer', Buffer.from('abc'), 'Buffer'],
+    ['a Map', new Map([['k', 1]]), 'Map'],
+    ['a Set', new Set([1, 2]), 'Set'],
+    ['a Date', new Date(0), 'Date'],
+    ['a BigInt', 12345678901234567890n, 'bigint'],
+    ['an Int32Array', new Int32Array([1, -2]), 'Int32Array'],
+    ['a Float64Array', new Float64Array([0.5]), 'Float64Array'],
+    ['undefined', undefined, 'undefined'],
+    ['a RegExp', /a+b/gi, 'RegExp'],
+  ])('%s arrives in the child as itself', async (_, value, kind) => {
+    const pool = makePool({ module: VALUES });
+    await expect(pool.apply('kindOf', [value])).resolves.toBe(kind);
+  });
+
+  test('arguments round-trip intact, nested ones included', async () => {
+    const pool = makePool({ module: VALUES });
+    const value = {
+      buffer: Buffer.from([1, 2, 3]),
+      map: new Map<unknown, unknown>([[1, new Set(['a'])]]),
+      date: new Date(1234567890),
+      big: -(2n ** 80n),
+      typed: new Uint16Array([65535]),
+      missing: undefined,
+      regexp: /^x$/m,
+      list: [1, 'two', [3, { four: 4 }], null, undefined],
+    };
+    const back = (await pool.apply('echo', [value])) as typeof value;
+    expect(back).toEqual(value);
+    expect(Object.keys(back)).toContain('missing');
+    expect(Buffer.isBuffer(back.buffer)).toBe(true);
+    expect(types.isMap(back.map)).toBe(true);
+    expect(types.isSet(back.map.get(1))).toBe(true);
+    expect(types.isDate(back.date)).toBe(true);
+    expect(typeof back.big).toBe('bigint');
+    expect(types.isUint16Array(back.typed)).toBe(true);
+    expect(types.isRegExp(back.regexp)).toBe(true);
+    expect(back.regexp.flags).toBe('m');
+  });
+
+  test('results made in the child arrive intact', async () => {
+    const pool = makePool({ module: VALUES });
+    const sample = (await pool.apply('sample')) as Record<string, any>;
+    expect(Buffer.isBuffer(sample.buffer)).toBe(true);
+    expect(sample.buffer.toString()).toBe('abc');
+    expect(types.isMap(sample.map)).toBe(true);
+    expect(sample.map.get('k')).toEqual({ v: 1 });
+    expect(types.isSet(sample.set)).toBe(true);
+    expect([...sample.set]).toEqual([1, 'two']);
+    expect(types.isDate(sample.date)).toBe(true);
+    expect(sample.date.getTime()).toBe(86400000);
+    expect(sample.bigint).toBe(2n ** 70n);
+    expect(types.isInt32Array(sample.typed)).toBe(true);
+    expect([...sample.typed]).toEqual([1, -2, 3]);
+    expect('undef' in sample).toBe(true);
+    expect(sample.undef).toBeUndefined();
+    expect(types.isRegExp(sample.regexp)).toBe(true);
+    expect(sample.regexp.source).toBe('x+y');
+    expect(sample.regexp.flags).toBe('gi');
+    const deep = sample.nested.list[1].deep;
+    expect(types.isMap(deep)).toBe(true);
+    expect(types.isSet(deep.get(1))).toBe(true);
+  });
+
+  test('an undefined result arrives as undefined', async () => {
+    const pool = makePool();
+    await expect(pool.apply(() => undefined)).resolves.toBeUndefined();
+  });
+});
+
+describe("values under 'json' serialization", () => {
+  test('plain data round-trips', async () => {
+    const pool = makePool({ module: VALUES, serialization: 'json' });
+    const value = { n: 1.5, s: 'text', b: false, nothing: null, list: [1, 'x', [true]], nested: { deep: { deeper: 'y' } } };
+    await expect(pool.apply('echo', [value])).resolves.toEqual(value);
+    await expect(pool.map('echo', ['a', 2, null])).resolves.toEqual(['a', 2, null]);
+  });
+});
+
+describe.each<Serialization>(['advanced', 'json'])('what cannot be sent (%s)', (serialization) => {
+  test('a function argument fails only that task, with a TypeError saying what could not be sent', async () => {
+    const pool = makePool({ module: VALUES, serialization });
+    // Submitted together: the task that can be sent must not be lost with the one that cannot.
+    const [bad, good] = await Promise.allSettled([
+      pool.apply('echo', [function secretHelper() {}]),
+      pool.apply('echo', ['fine']),
+    ]);
+    expect(bad.status).toBe('rejected');
+    const error = (bad as PromiseRejectedResult).reason as Error;
+    expect(error).toBeInstanceOf(TypeError);
+    expect(error.message).toMatch(/argument/i);
+    expect(error.message).toMatch(/function|secretHelper/);
+    expect(good).toEqual({ status: 'fulfilled', value: 'fine' });
+    await expect(pool.apply('echo', [1])).resolves.toBe(1);
+    expect(pool.broken).toBe(false);
+  });
+
+  test('a symbol argument fails only that task, with a TypeError saying what could not be sent', async () => {
+    const pool = makePool({ module: VALUES, serialization });
+    const error = await rejection(pool.apply('echo', [{ key: Symbol('tag') }]));
+    expect(error).toBeInstanceOf(TypeError);
+    expect(error.message).toMatch(/symbol/i);
+    await expect(pool.apply('echo', ['next'])).resolves.toBe('next');
+  });
+
+  test('a function result fails only that task, with a TypeError saying what could not be sent', async () => {
+    const pool = makePool({ module: fixture('unsendable.js'), serialization });
+    const error = await rejection(pool.apply('returnsFunction'));
+    expect(error).toBeInstanceOf(TypeError);
+    expect(error.message).toMatch(/result/i);
+    expect(error.message).toMatch(/function|helper/);
+    await expect(pool.apply({ module: VALUES, name: 'echo' }, [2])).resolves.toBe(2);
+    expect(pool.broken).toBe(false);
+  });
+
+  test('a symbol result fails only that task, with a TypeError saying what could not be sent', async () => {
+    const pool = makePool({ module: fixture('unsendable.js'), serialization });
+    const error = await rejection(pool.apply('returnsSymbol'));
+    expect(error).toBeInstanceOf(TypeError);
+    expect(error.message).toMatch(/symbol/i);
+    await expect(pool.apply({ module: VALUES, name: 'echo' }, [3])).resolves.toBe(3);
+  });
+
+  test('one unsendable result among many fails its map, and the pool goes on', async () => {
+    const pool = makePool({ serialization });
+    const fn = (x: number) => (x === 5 ? () => x : x);
+    await expect(pool.map(fn, Array.from({ length: 10 }, (_, i) => i))).rejects.toThrow(TypeError);
+    await expect(pool.map(fn, [1, 2, 3])).resolves.toEqual([1, 2, 3]);
+  });
+});
+
+describe.each<Serialization>(['advanced', 'json'])('task errors (%s)', (serialization) => {
+  test('built-in error classes come back as themselves', async () => {
+    const pool = makePool({ module: ERRORS, serialization });
+    const typeError = await rejection(pool.apply('typeError'));
+    expect(typeError).toBeInstanceOf(TypeError);
+    expect(typeError.name).toBe('TypeError');
+    expect(typeError.message).toBe('wrong type');
+    const rangeError = await rejection(pool.apply('rangeError'));
+    expect(rangeError).toBeInstanceOf(RangeError);
+    expect(rangeError.message).toBe('out of range');
+  });
+
+  test('name, message, code, own enumerable properties and cause are kept', async () => {
+    const pool = makePool({ module: ERRORS, serialization });
+    const error = await rejection(pool.apply('detailed'));
+    expect(error).toBeInstanceOf(Error);
+    expect(error).toMatchObject({
+      name: 'Error',
+      message: 'outer failure',
+      code: 'E_DETAILED',
+      details: { retry: true, attempts: [1, 2] },
+    });
+    expect(error.cause).toBeInstanceOf(TypeError);
+    expect((error.cause as Error).message).toBe('inner failure');
+  });
+
+  test("the stack contains the child's stack", async () => {
+    const pool = makePool({ module: ERRORS, serialization });
+    const error = await rejection(pool.apply('rangeError'));
+    expect(error.stack).toContain(ERRORS);
+    expect(error.stack).toContain('out of range');
+  });
+
+  test("a custom error class keeps its name and properties", async () => {
+    const pool = makePool({ module: ERRORS, serialization });
+    const error = await rejection(pool.apply('custom'));
+    expect(error).toBeInstanceOf(Error);
+    expect(error.name).toBe('QuotaError');
+    expect(error.message).toBe('over quota');
+    expect(error).toMatchObject({ limit: 5 });
+  });
+
+  test('a rejected promise of an async task is rebuilt the same way', async () => {
+    const pool = makePool({ module: ERRORS, serialization });
+    const error = await rejection(pool.apply('rejects'));
+    expect(error).toBeInstanceOf(RangeError);
+    expect(error.message).toBe('async rejection');
+  });
+
+  test.each([
+    ['42', 42],
+    ['a string', 'str'],
+    ['null', null],
+    ['undefined', undefined],
+  ])('throwing %s rejects with an error describing the value', async (_, value) => {
+    const pool = makePool({ module: ERRORS, serialization });
+    // No argument rather than `undefined`: JSON would send an undefined argument as null.
+    const error = await rejection(pool.apply('throwValue', value === undefined ? [] : [value]));
+    expect(error).toBeInstanceOf(Error);
+    expect(error.message).toContain(String(value));
+    // The pool is fine afterwards.
+    await expect(pool.apply({ module: VALUES, name: 'echo' }, [1])).resolves.toBe(1);
+  });
+});
