@@ -2,28 +2,12 @@
  * apply / applyAsync: one task in a child, the AsyncResult handle, and the ways a task is named.
  */
 import path from 'node:path';
-import { AsyncResult, Pool, PoolStateError, TimeoutError, type PoolOptions } from '../src';
-import { FIXTURES, fixture } from './helpers';
+import { AsyncResult, PoolStateError, TimeoutError } from '../src';
+import { FIXTURES, fixture, usePools } from './helpers';
 
 const TASKS = fixture('tasks.js');
 
-const pools: Pool[] = [];
-
-function makePool<M = any>(options: PoolOptions<M> = {}): Pool<M> {
-  const pool = new Pool<M>({ processes: 1, ...options });
-  pools.push(pool);
-  return pool;
-}
-
-// A failing test must not leave children behind.
-afterEach(async () => {
-  await Promise.all(
-    pools.splice(0).map(async (pool) => {
-      pool.terminate();
-      await pool.join();
-    }),
-  );
-});
+const makePool = usePools({ processes: 1 });
 
 describe('apply', () => {
   test('resolves with the result of the task run in a child process', async () => {

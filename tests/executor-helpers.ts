@@ -3,10 +3,9 @@
  * and a registry of executors so that every one is shut down and none of its children outlives the test.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { ProcessPoolExecutor, type ExecutorOptions } from '../src';
-import { fixture } from './helpers';
+import { fixture, useScratchDir } from './helpers';
 
 export const TASKS = fixture('executor-tasks.js');
 export type Tasks = typeof import('./fixtures/executor-tasks');
@@ -28,39 +27,42 @@ export interface Scratch {
   marks(): string[];
 }
 
-let current: { scratch: Scratch; executors: ProcessPoolExecutor<Tasks>[] } | undefined;
+/** The executors made by `executor` during the current test. */
+let executors: ProcessPoolExecutor<Tasks>[] | undefined;
+
+function scratchIn(dir: string): Scratch {
+  const gate = path.join(dir, 'gate');
+  const log = path.join(dir, 'log');
+  return {
+    dir,
+    gate,
+    log,
+    openGate: () => fs.writeFileSync(gate, ''),
+    marks: () => (fs.existsSync(log) ? fs.readFileSync(log, 'utf8').split('\n').filter(Boolean) : []),
+  };
+}
 
 /** A scratch directory and executor registry for each test of the file that calls this. */
 export function useScratch(): () => Scratch {
   beforeEach(() => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'forkpool-executor-'));
-    const gate = path.join(dir, 'gate');
-    const log = path.join(dir, 'log');
-    current = {
-      executors: [],
-      scratch: {
-        dir,
-        gate,
-        log,
-        openGate: () => fs.writeFileSync(gate, ''),
-        marks: () => (fs.existsSync(log) ? fs.readFileSync(log, 'utf8').split('\n').filter(Boolean) : []),
-      },
-    };
+    executors = [];
   });
   afterEach(async () => {
-    const { scratch, executors } = current!;
-    current = undefined;
+    const created = executors!;
+    executors = undefined;
     // Let whatever a failed test left running finish, then stop every child.
-    scratch.openGate();
-    await Promise.all(executors.map((executor) => executor.shutdown({ wait: true, cancelFutures: true })));
-    fs.rmSync(scratch.dir, { recursive: true, force: true });
+    scratch().openGate();
+    await Promise.all(created.map((executor) => executor.shutdown({ wait: true, cancelFutures: true })));
   });
-  return () => current!.scratch;
+  // Its hooks come after the ones above: the directory is removed once the executors are shut down.
+  const dir = useScratchDir('forkpool-executor-');
+  const scratch = () => scratchIn(dir());
+  return scratch;
 }
 
 /** An executor over the fixture tasks, shut down after the test whatever happens. */
 export function executor(options: ExecutorOptions<Tasks> = {}): ProcessPoolExecutor<Tasks> {
   const created = new ProcessPoolExecutor<Tasks>({ maxWorkers: 1, module: TASKS, ...options });
-  current!.executors.push(created);
+  executors!.push(created);
   return created;
 }

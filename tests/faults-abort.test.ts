@@ -4,33 +4,17 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { Pool, type PoolOptions } from '../src';
-import { fixture, isAlive, waitFor } from './helpers';
-import { expectNoChildrenLeft, readLines, rejectionOf, tempDir, thrownBy } from './faults-helpers';
+import { fixture, isAlive, usePools, useScratchDir, waitFor } from './helpers';
+import { expectNoChildrenLeft, readLines, rejectionOf, thrownBy } from './faults-helpers';
 
 const HANG = fixture('hang.js');
 
-const pools: Pool[] = [];
-let dir: string;
+const pool = usePools({ processes: 1, module: HANG });
+const dir = useScratchDir('forkpool-faults-');
 let marks: string;
 
-function pool(options: PoolOptions = {}): Pool {
-  const created = new Pool<any>({ processes: 1, module: HANG, ...options });
-  pools.push(created);
-  return created;
-}
-
 beforeEach(() => {
-  dir = tempDir();
-  marks = path.join(dir, 'marks');
-});
-
-afterEach(async () => {
-  for (const created of pools.splice(0)) {
-    created.terminate();
-    await created.join();
-  }
-  fs.rmSync(dir, { recursive: true, force: true });
+  marks = path.join(dir(), 'marks');
 });
 
 afterAll(expectNoChildrenLeft);
@@ -107,7 +91,7 @@ describe('aborting a queued task', () => {
 describe('aborting a running task', () => {
   test("kills and replaces its child, and rejects with the reason", async () => {
     const p = pool();
-    const file = path.join(dir, 'started');
+    const file = path.join(dir(), 'started');
     const controller = new AbortController();
     const running = p.apply('markThenSleep', [file, 60000], { signal: controller.signal });
     await waitFor(() => fs.existsSync(file) && fs.readFileSync(file, 'utf8') !== '', 10000, 'the task to start');
@@ -125,7 +109,7 @@ describe('aborting a running task', () => {
 
   test('kills a child stuck in a synchronous loop', async () => {
     const p = pool();
-    const file = path.join(dir, 'started');
+    const file = path.join(dir(), 'started');
     const controller = new AbortController();
     const running = p.apply('markThenSpin', [file], { signal: controller.signal });
     await waitFor(() => fs.existsSync(file) && fs.readFileSync(file, 'utf8') !== '', 10000, 'the task to start');
@@ -138,7 +122,7 @@ describe('aborting a running task', () => {
 
   test('a task queued behind the aborted one in the same child still runs', async () => {
     const p = pool();
-    const file = path.join(dir, 'started');
+    const file = path.join(dir(), 'started');
     const controller = new AbortController();
     const running = p.apply('markThenSleep', [file, 60000], { signal: controller.signal });
     await waitFor(() => fs.existsSync(file) && fs.readFileSync(file, 'utf8') !== '', 10000, 'the task to start');

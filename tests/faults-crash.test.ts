@@ -4,35 +4,21 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { BrokenPoolError, Pool, type PoolOptions } from '../src';
-import { fixture, isAlive, waitFor } from './helpers';
-import { expectNoChildrenLeft, readLines, rejectionOf, Script, tempDir } from './faults-helpers';
+import { BrokenPoolError, Pool } from '../src';
+import { fixture, isAlive, usePools, useScratchDir, waitFor } from './helpers';
+import { expectNoChildrenLeft, readLines, rejectionOf, Script } from './faults-helpers';
 
 const CRASH = fixture('crash-tasks.js');
 const INIT = fixture('crash-init.js');
 
-const pools: Pool[] = [];
 const scripts: Script[] = [];
-let dir: string;
 
-function pool(options: PoolOptions = {}): Pool {
-  const created = new Pool<any>({ processes: 2, module: CRASH, ...options });
-  pools.push(created);
-  return created;
-}
-
-beforeEach(() => {
-  dir = tempDir();
-});
-
-afterEach(async () => {
+afterEach(() => {
   for (const script of scripts.splice(0)) script.kill();
-  for (const created of pools.splice(0)) {
-    created.terminate();
-    await created.join();
-  }
-  fs.rmSync(dir, { recursive: true, force: true });
 });
+
+const pool = usePools({ processes: 2, module: CRASH });
+const dir = useScratchDir('forkpool-faults-');
 
 afterAll(expectNoChildrenLeft);
 
@@ -45,7 +31,7 @@ function expectBroken(error: unknown): BrokenPoolError {
 
 /** Start `hold` and wait until a child runs it; resolves with that child's pid and the task's promise. */
 async function holding(target: Pool, ms = 30000): Promise<{ pid: number; task: Promise<unknown> }> {
-  const file = path.join(dir, `hold-${Math.random().toString(36).slice(2)}`);
+  const file = path.join(dir(), `hold-${Math.random().toString(36).slice(2)}`);
   const task = target.apply('hold', [file, ms]);
   task.catch(() => undefined);
   await waitFor(() => fs.existsSync(file) && fs.readFileSync(file, 'utf8') !== '', 10000, 'the task to start');
@@ -113,7 +99,7 @@ describe("onWorkerCrash: 'break' (the default)", () => {
     // The first task goes to the first child that is ready and runs at once; the long ones fill the
     // other child and the queue, and would hold the test for minutes if they were not rejected.
     const crash = p.apply('exitWith', [4]);
-    const others = Array.from({ length: 8 }, () => p.apply('hold', [path.join(dir, 'unused'), 60000]));
+    const others = Array.from({ length: 8 }, () => p.apply('hold', [path.join(dir(), 'unused'), 60000]));
     const crashError = expectBroken(await rejectionOf(crash));
     expect(crashError.exitCode).toBe(4);
     const errors = await Promise.all(others.map((task) => rejectionOf(task)));
@@ -163,7 +149,7 @@ describe("onWorkerCrash: 'break' (the default)", () => {
 
 describe("onWorkerCrash: 'respawn'", () => {
   test('only the crashed task rejects; the queued ones run on a new child that ran its initializer first', async () => {
-    const log = path.join(dir, 'init.log');
+    const log = path.join(dir(), 'init.log');
     const p = pool({
       processes: 1,
       module: INIT,
@@ -202,7 +188,7 @@ describe("onWorkerCrash: 'respawn'", () => {
 
   test('children killed from outside while they start up are replaced, and the pool does not break', async () => {
     // A slow initializer keeps each child starting up long enough to be killed at that stage for sure.
-    const log = path.join(dir, 'init.log');
+    const log = path.join(dir(), 'init.log');
     const p = pool({ processes: 1, module: INIT, onWorkerCrash: 'respawn', initializer: 'logAndWait', initargs: [log, 1000] });
     const pending = p.apply('square', [3]);
     const killed: number[] = [];
@@ -221,7 +207,7 @@ describe("onWorkerCrash: 'respawn'", () => {
   });
 
   test('a crash amid a stream of quick tasks rejects the task that crashed, and no task runs twice', async () => {
-    const marks = path.join(dir, 'marks');
+    const marks = path.join(dir(), 'marks');
     const p = pool({ processes: 1, onWorkerCrash: 'respawn' });
     const exitAt = 300;
     const tasks = Array.from({ length: 400 }, (_, x) => p.apply('markOrExit', [marks, x, exitAt]));

@@ -1,17 +1,10 @@
 /**
- * Shared by the fault tests: temporary files, the processes a test started, and scripts run as a separate
+ * Shared by the fault tests: side-effect files, the processes a test started, and scripts run as a separate
  * parent process.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { fixture, isAlive, waitFor } from './helpers';
-
-/** A fresh directory for one test file's side-effect files. */
-export function tempDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'forkpool-faults-'));
-}
 
 /** The non-empty lines of a file, or none if it does not exist. */
 export function readLines(file: string): string[] {

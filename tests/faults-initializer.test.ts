@@ -2,35 +2,19 @@
  * An initializer that fails breaks the pool once: every pending and later task rejects with a
  * BrokenPoolError whose cause is the initializer's error, and no child is started again and again.
  */
-import fs from 'node:fs';
 import path from 'node:path';
-import { BrokenPoolError, Pool, type PoolOptions } from '../src';
-import { fixture, isAlive, sleep, waitFor } from './helpers';
-import { expectNoChildrenLeft, readLines, rejectionOf, tempDir } from './faults-helpers';
+import { BrokenPoolError } from '../src';
+import { fixture, isAlive, sleep, usePools, useScratchDir, waitFor } from './helpers';
+import { expectNoChildrenLeft, readLines, rejectionOf } from './faults-helpers';
 
 const INIT = fixture('crash-init.js');
 
-const pools: Pool[] = [];
-let dir: string;
+const pool = usePools({ processes: 2, module: INIT });
+const dir = useScratchDir('forkpool-faults-');
 let log: string;
 
-function pool(options: PoolOptions): Pool {
-  const created = new Pool<any>({ processes: 2, module: INIT, ...options });
-  pools.push(created);
-  return created;
-}
-
 beforeEach(() => {
-  dir = tempDir();
-  log = path.join(dir, 'init.log');
-});
-
-afterEach(async () => {
-  for (const created of pools.splice(0)) {
-    created.terminate();
-    await created.join();
-  }
-  fs.rmSync(dir, { recursive: true, force: true });
+  log = path.join(dir(), 'init.log');
 });
 
 afterAll(expectNoChildrenLeft);

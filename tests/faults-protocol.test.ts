@@ -2,29 +2,20 @@
  * Protocol robustness: the IPC channel is shared with the tasks, and stdout/stderr with the parent. A task
  * that sends its own messages, even ones shaped like the pool's, or that floods the output, disturbs nothing.
  */
-import { BrokenPoolError, Pool, type PoolOptions } from '../src';
-import { fixture } from './helpers';
+import { BrokenPoolError } from '../src';
+import { fixture, usePools } from './helpers';
 import { expectNoChildrenLeft, rejectionOf, Script } from './faults-helpers';
 
 const IMPOSTOR = fixture('impostor-messages.js');
 
-const pools: Pool[] = [];
 let script: Script | undefined;
 
-function pool(options: PoolOptions = {}): Pool {
-  const created = new Pool<any>({ processes: 2, module: IMPOSTOR, ...options });
-  pools.push(created);
-  return created;
-}
-
-afterEach(async () => {
+afterEach(() => {
   script?.kill();
   script = undefined;
-  for (const created of pools.splice(0)) {
-    created.terminate();
-    await created.join();
-  }
 });
+
+const pool = usePools({ processes: 2, module: IMPOSTOR });
 
 afterAll(expectNoChildrenLeft);
 

@@ -4,32 +4,14 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { Pool, TimeoutError, type PoolOptions } from '../src';
-import { fixture, isAlive, waitFor } from './helpers';
-import { expectNoChildrenLeft, rejectionOf, tempDir } from './faults-helpers';
+import { Pool, TimeoutError } from '../src';
+import { fixture, isAlive, usePools, useScratchDir, waitFor } from './helpers';
+import { expectNoChildrenLeft, rejectionOf } from './faults-helpers';
 
 const HANG = fixture('hang.js');
 
-const pools: Pool[] = [];
-let dir: string;
-
-function pool(options: PoolOptions = {}): Pool {
-  const created = new Pool<any>({ processes: 1, module: HANG, ...options });
-  pools.push(created);
-  return created;
-}
-
-beforeEach(() => {
-  dir = tempDir();
-});
-
-afterEach(async () => {
-  for (const created of pools.splice(0)) {
-    created.terminate();
-    await created.join();
-  }
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+const pool = usePools({ processes: 1, module: HANG });
+const dir = useScratchDir('forkpool-faults-');
 
 afterAll(expectNoChildrenLeft);
 
@@ -70,7 +52,7 @@ test("the pool's taskTimeout applies to every task that sets none", async () => 
 
 test('a task stuck in a synchronous infinite loop times out and its child is killed', async () => {
   const p = pool();
-  const file = path.join(dir, 'spinning');
+  const file = path.join(dir(), 'spinning');
   const error = await rejectionOf(p.apply('markThenSpin', [file], { timeout: 300 }));
   expectTimeout(error, 300);
   await expectReplaced(p, Number(fs.readFileSync(file, 'utf8')));

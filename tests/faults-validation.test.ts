@@ -5,32 +5,14 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { Pool, type PoolOptions } from '../src';
-import { fixture, isAlive } from './helpers';
-import { childrenOf, expectNoChildrenLeft, readLines, rejectionOf, tempDir, thrownBy } from './faults-helpers';
+import { Pool } from '../src';
+import { fixture, isAlive, usePools, useScratchDir } from './helpers';
+import { childrenOf, expectNoChildrenLeft, readLines, rejectionOf, thrownBy } from './faults-helpers';
 
 const TASKS = fixture('bad-input-tasks.js');
 
-const pools: Pool[] = [];
-let dir: string;
-
-function pool(options: PoolOptions = {}): Pool {
-  const created = new Pool<any>({ processes: 1, module: TASKS, ...options });
-  pools.push(created);
-  return created;
-}
-
-beforeEach(() => {
-  dir = tempDir();
-});
-
-afterEach(async () => {
-  for (const created of pools.splice(0)) {
-    created.terminate();
-    await created.join();
-  }
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+const pool = usePools({ processes: 1, module: TASKS });
+const dir = useScratchDir('forkpool-faults-');
 
 afterAll(expectNoChildrenLeft);
 
@@ -104,7 +86,7 @@ describe('tasks that cannot be found', () => {
 
   test('a missing module fails that task, naming it; the pool goes on', async () => {
     const p = pool();
-    const missing = path.join(dir, 'no-such-module.js');
+    const missing = path.join(dir(), 'no-such-module.js');
     const error = await rejectionOf(p.apply({ module: missing, name: 'square' }, [1]));
     expect(error).toBeInstanceOf(Error);
     expect((error as Error).message).toContain(missing);
@@ -170,7 +152,7 @@ test('two tasks each throwing an error with a 1 MiB message both settle', async 
 describe('a map with a failing item', () => {
   test('rejects with that error and does not run the chunks it had not started', async () => {
     const p = pool();
-    const marks = path.join(dir, 'marks');
+    const marks = path.join(dir(), 'marks');
     const items = Array.from({ length: 20 }, (_, x) => [marks, x, 3, 30]);
     const error = await rejectionOf(p.starmap('markOrFail', items, { chunksize: 1 }));
     expect(error).toBeInstanceOf(RangeError);
@@ -185,7 +167,7 @@ describe('a map with a failing item', () => {
 
   test('with quick tasks, the rest of a long map is dropped', async () => {
     const p = pool();
-    const marks = path.join(dir, 'marks');
+    const marks = path.join(dir(), 'marks');
     const items = Array.from({ length: 2000 }, (_, x) => [marks, x, 10, 0]);
     const error = await rejectionOf(p.starmap('markOrFail', items, { chunksize: 1 }));
     expect((error as Error).message).toBe('item 10 failed');
@@ -198,7 +180,7 @@ describe('a map with a failing item', () => {
 
   test('with several children, a failure in one stops the chunks still queued', async () => {
     const p = pool({ processes: 2 });
-    const marks = path.join(dir, 'marks');
+    const marks = path.join(dir(), 'marks');
     const items = Array.from({ length: 40 }, (_, x) => [marks, x, 2, 30]);
     const error = await rejectionOf(p.starmap('markOrFail', items, { chunksize: 2 }));
     expect((error as Error).message).toBe('item 2 failed');

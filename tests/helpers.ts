@@ -1,7 +1,11 @@
 /**
- * Shared by the tests: fixture paths and checks that no child outlives its pool.
+ * Shared by the tests: fixture paths, checks that no child outlives its pool, pools that are terminated after
+ * each test, and scratch directories.
  */
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { Pool, type PoolOptions } from '../src';
 
 export const FIXTURES = path.join(__dirname, 'fixtures');
 
@@ -19,7 +23,7 @@ export function isAlive(pid: number): boolean {
   }
   // A killed child stays a zombie until reaped; kill(pid, 0) still succeeds on one.
   try {
-    const stat = require('node:fs').readFileSync(`/proc/${pid}/stat`, 'utf8') as string;
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
   } catch {
     return false;
@@ -37,4 +41,46 @@ export async function waitFor(condition: () => boolean, timeout = 5000, what = '
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * A factory for pools made with `defaults` under each call's options. Every pool it made is terminated and
+ * joined after each test, so that a failing test leaves no children behind. (An initializer is named against
+ * the module type of each pool, so it is not among the defaults.)
+ */
+export function usePools(defaults: Omit<PoolOptions, 'initializer'> = {}): <M = any>(options?: PoolOptions<M>) => Pool<M> {
+  const pools: Pool[] = [];
+  afterEach(async () => {
+    await Promise.all(
+      pools.splice(0).map(async (pool) => {
+        pool.terminate();
+        await pool.join();
+      }),
+    );
+  });
+  return <M = any>(options: PoolOptions<M> = {}): Pool<M> => {
+    const pool = new Pool<M>({ ...defaults, ...options });
+    pools.push(pool);
+    return pool;
+  };
+}
+
+/**
+ * A fresh temporary directory named with `prefix`, made for each test (`per: 'test'`) or once for the file
+ * (`per: 'file'`) and removed with its contents afterwards. Returns the current directory's path.
+ */
+export function useScratchDir(prefix: string, per: 'test' | 'file' = 'test'): () => string {
+  let dir: string | undefined;
+  const [setUp, tearDown] = per === 'test' ? [beforeEach, afterEach] : [beforeAll, afterAll];
+  setUp(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  });
+  tearDown(() => {
+    if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true });
+    dir = undefined;
+  });
+  return () => {
+    if (dir === undefined) throw new Error(`No scratch directory ${prefix}* outside a test`);
+    return dir;
+  };
 }

@@ -2,36 +2,15 @@
  * imap / imapUnordered: results as an async iterator, an input read lazily, errors at their position.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { Pool, type PoolOptions } from '../src';
-import { fixture, waitFor } from './helpers';
+import { fixture, usePools, useScratchDir, waitFor } from './helpers';
 
 const TASKS = fixture('tasks.js');
 const SIGNAL = { module: fixture('signal.js') };
 
-const pools: Pool[] = [];
+const makePool = usePools({ processes: 1 });
 
-function makePool<M = any>(options: PoolOptions<M> = {}): Pool<M> {
-  const pool = new Pool<M>({ processes: 1, ...options });
-  pools.push(pool);
-  return pool;
-}
-
-afterEach(async () => {
-  await Promise.all(
-    pools.splice(0).map(async (pool) => {
-      pool.terminate();
-      await pool.join();
-    }),
-  );
-});
-
-let scratch: string;
-beforeAll(() => {
-  scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'forkpool-imap-'));
-});
-afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
+const scratch = useScratchDir('forkpool-imap-', 'file');
 
 async function collect<T>(iterator: AsyncIterable<T>): Promise<T[]> {
   const values: T[] = [];
@@ -47,7 +26,7 @@ test('imap yields every result in input order, whatever order they finish in', a
 
 test('imapUnordered yields results in the order they finish', async () => {
   const pool = makePool({ processes: 2 });
-  const file = path.join(scratch, 'unordered-signal');
+  const file = path.join(scratch(), 'unordered-signal');
   // The waiter cannot finish before a raiser has run. A child may hold a task or more queued behind the one
   // it runs, so there are raisers enough that one of them always runs in the other child.
   const items = [{ role: 'wait', file }, ...Array.from({ length: 4 }, () => ({ role: 'raise', file }))];

@@ -1,28 +1,12 @@
 /**
  * initializer / initargs: run once in every child, before that child's first task.
  */
-import { Pool, type PoolOptions } from '../src';
-import { fixture } from './helpers';
+import { fixture, usePools } from './helpers';
 
 const INIT = fixture('initializer.js');
 
-const pools: Pool[] = [];
-
 // Untyped pools: the tasks are named by strings of a JavaScript module.
-function makePool(options: PoolOptions = {}): Pool<any> {
-  const pool = new Pool<any>({ processes: 1, ...options });
-  pools.push(pool);
-  return pool;
-}
-
-afterEach(async () => {
-  await Promise.all(
-    pools.splice(0).map(async (pool) => {
-      pool.terminate();
-      await pool.join();
-    }),
-  );
-});
+const makePool = usePools({ processes: 1 });
 
 interface InitState {
   pid: number;

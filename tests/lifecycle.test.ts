@@ -6,34 +6,15 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Pool, PoolStateError, type PoolOptions } from '../src';
-import { fixture, isAlive, waitFor } from './helpers';
+import { Pool, PoolStateError } from '../src';
+import { fixture, isAlive, usePools, useScratchDir, waitFor } from './helpers';
 
 const TASKS = fixture('tasks.js');
 const PACKAGE_ENTRY = path.join(__dirname, '..', 'dist', 'src', 'index.js');
 
-const pools: Pool[] = [];
+const makePool = usePools({ processes: 1 });
 
-function makePool<M = any>(options: PoolOptions<M> = {}): Pool<M> {
-  const pool = new Pool<M>({ processes: 1, ...options });
-  pools.push(pool);
-  return pool;
-}
-
-afterEach(async () => {
-  await Promise.all(
-    pools.splice(0).map(async (pool) => {
-      pool.terminate();
-      await pool.join();
-    }),
-  );
-});
-
-let scratch: string;
-beforeAll(() => {
-  scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'forkpool-lifecycle-'));
-});
-afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
+const scratch = useScratchDir('forkpool-lifecycle-', 'file');
 
 /** Whatever `fn` throws synchronously; fails if it returns. */
 function thrown(fn: () => unknown): unknown {
@@ -98,7 +79,7 @@ describe('close()', () => {
 describe('terminate()', () => {
   test('rejects every unfinished task with PoolStateError; nothing is left pending', async () => {
     const pool = makePool({ module: TASKS });
-    const marker = path.join(scratch, 'long-task-started');
+    const marker = path.join(scratch(), 'long-task-started');
     const longTask = async (file: string) => {
       require('node:fs').writeFileSync(file, '');
       await new Promise((resolve) => setTimeout(resolve, 30000));
@@ -247,7 +228,7 @@ describe('a pool that is never closed', () => {
 
   /** Run `source` as a script file. */
   function runScript(name: string, source: string) {
-    const file = path.join(scratch, name);
+    const file = path.join(scratch(), name);
     fs.writeFileSync(file, `const { Pool } = require(${JSON.stringify(PACKAGE_ENTRY)});\n${source}`);
     return runNode([file]);
   }

@@ -3,36 +3,16 @@
  * a failing item or a failing input ends the call.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { AsyncResult, Pool, type PoolOptions } from '../src';
-import { fixture } from './helpers';
+import { AsyncResult } from '../src';
+import { fixture, usePools, useScratchDir } from './helpers';
 
 const TASKS = fixture('tasks.js');
 const RECORD = { module: fixture('record.js') };
 
-const pools: Pool[] = [];
+const makePool = usePools({ processes: 1 });
 
-function makePool<M = any>(options: PoolOptions<M> = {}): Pool<M> {
-  const pool = new Pool<M>({ processes: 1, ...options });
-  pools.push(pool);
-  return pool;
-}
-
-afterEach(async () => {
-  await Promise.all(
-    pools.splice(0).map(async (pool) => {
-      pool.terminate();
-      await pool.join();
-    }),
-  );
-});
-
-let scratch: string;
-beforeAll(() => {
-  scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'forkpool-map-'));
-});
-afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
+const scratch = useScratchDir('forkpool-map-', 'file');
 
 /** The inputs record.js saw, in the order it saw them. */
 function recorded(file: string): number[] {
@@ -275,7 +255,7 @@ describe('a failing item', () => {
 
   test('drops the chunks of that call that have not started', async () => {
     const pool = makePool({ processes: 1 });
-    const file = path.join(scratch, 'dropped.txt');
+    const file = path.join(scratch(), 'dropped.txt');
     const args = Array.from({ length: 40 }, (_, i) => [file, i === 2 ? -2 : i]);
     await expect(pool.starmap(RECORD, args, { chunksize: 1 })).rejects.toThrow('negative input -2');
     // Runs after whatever the child still held: everything that was going to run has run by now.
@@ -289,7 +269,7 @@ describe('a failing item', () => {
 
   test('drops the chunks that have not started, also when the child has taken many tiny tasks ahead', async () => {
     const pool = makePool({ processes: 1 });
-    const file = path.join(scratch, 'dropped-late.txt');
+    const file = path.join(scratch(), 'dropped-late.txt');
     // Hundreds of tiny tasks before the failing one: the child is as far into its stride as it gets.
     const failing = 400;
     const args = Array.from({ length: 800 }, (_, i) => [file, i === failing ? -1 : i]);

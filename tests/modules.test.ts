@@ -3,25 +3,9 @@
  * self-contained functions shipped as source; and how a task that cannot be found fails.
  */
 import { pathToFileURL } from 'node:url';
-import { Pool, type PoolOptions } from '../src';
-import { fixture } from './helpers';
+import { fixture, usePools } from './helpers';
 
-const pools: Pool[] = [];
-
-function makePool<M = any>(options: PoolOptions<M> = {}): Pool<M> {
-  const pool = new Pool<M>({ processes: 1, ...options });
-  pools.push(pool);
-  return pool;
-}
-
-afterEach(async () => {
-  await Promise.all(
-    pools.splice(0).map(async (pool) => {
-      pool.terminate();
-      await pool.join();
-    }),
-  );
-});
+const makePool = usePools({ processes: 1 });
 
 describe('task modules', () => {
   test('an ES module (.mjs) is loaded as ESM', async () => {

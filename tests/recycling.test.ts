@@ -3,36 +3,15 @@
  * initializer run, takes its place; no task is lost or run twice.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { Pool, type PoolOptions } from '../src';
-import { fixture, isAlive, waitFor } from './helpers';
+import { fixture, isAlive, usePools, useScratchDir, waitFor } from './helpers';
 
 const TASKS = fixture('tasks.js');
 
-const pools: Pool[] = [];
-
 // Untyped pools: the tasks are named by strings of a JavaScript module.
-function makePool(options: PoolOptions = {}): Pool<any> {
-  const pool = new Pool<any>({ processes: 1, ...options });
-  pools.push(pool);
-  return pool;
-}
+const makePool = usePools({ processes: 1 });
 
-afterEach(async () => {
-  await Promise.all(
-    pools.splice(0).map(async (pool) => {
-      pool.terminate();
-      await pool.join();
-    }),
-  );
-});
-
-let scratch: string;
-beforeAll(() => {
-  scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'forkpool-recycling-'));
-});
-afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
+const scratch = useScratchDir('forkpool-recycling-', 'file');
 
 /** Lengths of the runs of equal values, in order. */
 function runLengths(values: unknown[]): number[] {
@@ -74,7 +53,7 @@ test('a chunk counts as one task', async () => {
 
 test('nothing is lost or run twice while children come and go', async () => {
   const pool = makePool({ processes: 2, maxTasksPerChild: 3 });
-  const file = path.join(scratch, 'runs.txt');
+  const file = path.join(scratch(), 'runs.txt');
   const record = { module: fixture('record.js') };
   const inputs = Array.from({ length: 50 }, (_, i) => i);
   const results = (await Promise.all(inputs.map((x) => pool.apply(record, [file, x])))) as {

@@ -7,28 +7,13 @@
  * realm, so `instanceof` holds for them.
  */
 import { types } from 'node:util';
-import { Pool, type PoolOptions, type Serialization } from '../src';
-import { fixture } from './helpers';
+import type { Serialization } from '../src';
+import { fixture, usePools } from './helpers';
 
 const VALUES = fixture('values.js');
 const ERRORS = fixture('errors.js');
 
-const pools: Pool[] = [];
-
-function makePool<M = any>(options: PoolOptions<M> = {}): Pool<M> {
-  const pool = new Pool<M>({ processes: 1, ...options });
-  pools.push(pool);
-  return pool;
-}
-
-afterEach(async () => {
-  await Promise.all(
-    pools.splice(0).map(async (pool) => {
-      pool.terminate();
-      await pool.join();
-    }),
-  );
-});
+const makePool = usePools({ processes: 1 });
 
 async function rejection(promise: Promise<unknown>): Promise<Error> {
   const outcome = await promise.then(
