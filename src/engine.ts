@@ -8,6 +8,7 @@ import { maxUnsentResults, tag, type ChildMessage, type TaskSpec } from './proto
 import type { ResolvedPoolOptions } from './options';
 import { findJsonUnsendable, unsendableError } from './sendable';
 import { Task } from './task';
+import { OrphanGuard } from './orphan-guard';
 import { TaskQueue } from './task-queue';
 import { WorkerHandle, type WorkerOwner, type WorkerState } from './worker-handle';
 
@@ -66,10 +67,12 @@ export class Engine implements WorkerOwner {
   /** Children in a row that died before they were ready. */
   #startupFailures = 0;
   readonly #allExited = pDefer<void>();
+  readonly #orphanGuard: OrphanGuard;
 
   constructor(options: ResolvedPoolOptions, initializer: TaskSpec | null) {
     this.#options = options;
     this.#initializer = initializer;
+    this.#orphanGuard = new OrphanGuard();
     this.#replenish();
   }
 
@@ -315,6 +318,7 @@ export class Engine implements WorkerOwner {
 
   onChildExit(worker: WorkerHandle, exit: ChildExit, before: WorkerState): void {
     this.#workers.delete(worker);
+    this.#orphanGuard.forget(exit.pid);
     // The child ran its tasks in order and may have held back the results of a few before it died: those
     // may have run, and must fail rather than run again; the ones after them never started.
     const ranUpTo = maxUnsentResults(worker.inflight.length + worker.credits) + 1;
@@ -341,7 +345,7 @@ export class Engine implements WorkerOwner {
       }
     }
     this.#replenish();
-    if (this.#workers.size === 0 && this.#state !== 'running') this.#allExited.resolve();
+    if (this.#workers.size === 0 && this.#state !== 'running') this.#exited();
   }
 
   // --- Faults ---------------------------------------------------------------------------------------
@@ -389,7 +393,7 @@ export class Engine implements WorkerOwner {
       if (task.state !== 'settled') this.#settle(task, errorFor());
     }
     this.#queued = 0;
-    if (this.#workers.size === 0) this.#allExited.resolve();
+    if (this.#workers.size === 0) this.#exited();
   }
 
   // --- Children's lifecycle -------------------------------------------------------------------------
@@ -401,7 +405,8 @@ export class Engine implements WorkerOwner {
     let able = 0;
     for (const worker of this.#workers) if (worker.state === 'starting' || worker.state === 'ready') able++;
     for (; able < this.#options.processes; able++) {
-      const worker = new WorkerHandle(this.#options, this.#initializer, this);
+      const worker = new WorkerHandle(this.#options, this.#initializer, OrphanGuard.childrenWatch, this);
+      this.#orphanGuard.watch(worker.pid);
       worker.ref(this.#keepsAlive());
       this.#workers.add(worker);
     }
@@ -418,7 +423,13 @@ export class Engine implements WorkerOwner {
   #retireIfDone(): void {
     if (this.#state !== 'closed' || this.#hasWork()) return;
     for (const worker of this.#workers) worker.retire();
-    if (this.#workers.size === 0) this.#allExited.resolve();
+    if (this.#workers.size === 0) this.#exited();
+  }
+
+  /** Every child has exited, for good. */
+  #exited(): void {
+    this.#orphanGuard.close();
+    this.#allExited.resolve();
   }
 
   #hasWork(): boolean {

@@ -38,6 +38,8 @@ export interface InitMessage extends Tagged<'pool:init'> {
   initargs: unknown[];
   /** `'json'` makes the child check its results for values JSON would drop silently. */
   serialization: 'advanced' | 'json';
+  /** No guard watches for the parent's death on the child's behalf: the child watches itself. */
+  watchParent: boolean;
 }
 
 /** One task: a chunk of calls of the same function, run in order. */

@@ -52,7 +52,8 @@ export class WorkerHandle {
   readonly #knownSpecs = new Set<number>();
   #killTimer: NodeJS.Timeout | undefined;
 
-  constructor(options: ResolvedPoolOptions, initializer: TaskSpec | null, owner: WorkerOwner) {
+  /** `watchParent`: the child must notice its parent's death by itself (see OrphanGuard). */
+  constructor(options: ResolvedPoolOptions, initializer: TaskSpec | null, watchParent: boolean, owner: WorkerOwner) {
     this.#owner = owner;
     this.#child = fork(CHILD_SCRIPT, [], {
       serialization: options.serialization,
@@ -69,7 +70,8 @@ export class WorkerHandle {
     // A failed fork() or a failed send() also ends in 'close'; 'error' alone must not throw.
     this.#child.on('error', () => {});
     // Sent at once: it waits in the pipe while the child boots, so the handshake costs no round trip.
-    this.send(tag({ type: 'pool:init', initializer, initargs: options.initargs, serialization: options.serialization }));
+    const { initargs, serialization } = options;
+    this.send(tag({ type: 'pool:init', initializer, initargs, serialization, watchParent }));
   }
 
   get pid(): number | undefined {

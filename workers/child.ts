@@ -18,7 +18,7 @@ import { toWireError } from '../src/errors';
 import { findJsonUnsendable, unsendableError } from '../src/sendable';
 import { CreditWindow } from './credit-window';
 import { explainInlineError, loadTask } from './load-task';
-import { exitWithParent } from './orphan-watch';
+import { watchParent } from './orphan-watch';
 
 const queue: WireTask[] = [];
 const specs = new Map<number, TaskSpec>();
@@ -37,8 +37,9 @@ function send(message: ChildMessage): void {
 async function initialize(message: InitMessage): Promise<void> {
   serialization = message.serialization;
   try {
+    // Started before user code runs, which may hang.
+    if (message.watchParent) watchParent();
     if (message.initializer !== null) {
-      exitWithParent();
       const initializer = await loadTask(message.initializer);
       await initializer(...message.initargs);
     }
@@ -47,8 +48,6 @@ async function initialize(message: InitMessage): Promise<void> {
     return;
   }
   send(tag({ type: 'pool:ready', credits: window.size }));
-  // Started once the parent has been answered: its first task is on the way meanwhile.
-  exitWithParent();
 }
 
 /** Run queued tasks one after another until the queue is empty. */
@@ -203,6 +202,8 @@ if (typeof process.send !== 'function') {
 }
 // A Ctrl-C reaches the whole process group; the parent decides what it means for its children.
 process.on('SIGINT', () => {});
+// An idle child sees its parent go; a busy one is killed by the pool's OrphanGuard (or watchParent()).
+process.once('disconnect', () => process.exit(0));
 // A send that fails because the parent is gone surfaces here; the 'disconnect' handler ends the child.
 process.on('error', (error: NodeJS.ErrnoException) => {
   if (error.code !== 'EPIPE' && error.code !== 'ERR_IPC_CHANNEL_CLOSED') throw error;

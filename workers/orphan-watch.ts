@@ -1,5 +1,6 @@
 /**
- * Exit when the parent dies, even while the main thread is stuck in a synchronous loop.
+ * Exit when the parent dies, even while the main thread is stuck in a synchronous loop, where no guard
+ * in the parent's pool does it (see src/orphan-guard.ts).
  *
  * An idle child learns of it from the IPC channel's `disconnect`, but a busy one never runs that handler.
  * A small thread polls the parent's pid instead: once the parent is gone the child is re-parented (to init
@@ -11,10 +12,9 @@ const POLL_INTERVAL_MS = 100;
 
 let watching = false;
 
-export function exitWithParent(): void {
+export function watchParent(): void {
   if (watching) return;
   watching = true;
-  process.once('disconnect', () => process.exit(0));
   const parentPid = process.ppid;
   const watcher = new Worker(
     `const parent = ${parentPid};
