@@ -1,0 +1,123 @@
+/**
+ * What a run measures: the sizes of the workloads (full and quick), how many times, and which pools run
+ * which workloads. A (pool, workload) pair not listed here is shown as n/a.
+ */
+import type { PeerId, Sizes, WorkloadId } from './types';
+
+const MiB = 1024 * 1024;
+
+export interface RunPlan {
+  sizes: Sizes;
+  /** Repetitions of every (pool, workload) pair; the report takes medians. */
+  reps: number;
+  /** D is short and noisy: it gets more repetitions. */
+  startupReps: number;
+  /** Longest a single measurement may take before it is killed and reported as failed. */
+  measureTimeoutMs: number;
+}
+
+export const FULL: RunPlan = {
+  sizes: {
+    workers: 2,
+    tinyCalls: 100_000,
+    mapItems: 100_000,
+    cpuTasks: 64,
+    cpuTaskMs: 27,
+    echoes: 200,
+    echoBytes: MiB,
+    gzipMaxFileBytes: null,
+    idleSettleMs: 500,
+  },
+  reps: 5,
+  startupReps: 9,
+  measureTimeoutMs: 300_000,
+};
+
+/** Small enough to finish in well under a minute: it checks that the harness works, not how fast anything is. */
+export const QUICK: RunPlan = {
+  sizes: {
+    workers: 2,
+    tinyCalls: 5_000,
+    mapItems: 20_000,
+    cpuTasks: 8,
+    cpuTaskMs: 27,
+    echoes: 20,
+    echoBytes: MiB,
+    gzipMaxFileBytes: 64 * 1024,
+    idleSettleMs: 200,
+  },
+  reps: 1,
+  startupReps: 2,
+  measureTimeoutMs: 60_000,
+};
+
+export interface WorkloadInfo {
+  id: WorkloadId;
+  /** Row title in the table. */
+  title: string;
+  /** Unit of the figure in the table. */
+  unit: string;
+  /** Whether a larger figure is better. */
+  higherIsBetter: boolean;
+  /** B and gzip: the table shows serial time / pool time, against the serial peer of the same runtime. */
+  speedup?: boolean;
+}
+
+export const WORKLOAD_INFO: readonly WorkloadInfo[] = [
+  { id: 'A-call', title: 'A: tiny tasks, one call each', unit: 'tasks/s', higherIsBetter: true },
+  { id: 'A-map1', title: 'A: map, chunksize 1', unit: 'items/s', higherIsBetter: true },
+  { id: 'A-map', title: 'A: map, default chunksize', unit: 'items/s', higherIsBetter: true },
+  { id: 'B', title: 'B: CPU tasks', unit: '× serial', higherIsBetter: true, speedup: true },
+  { id: 'C', title: 'C: 1 MiB Buffer echoes', unit: 'MiB/s', higherIsBetter: true },
+  { id: 'D', title: 'D: new pool → first result', unit: 'ms', higherIsBetter: false },
+  { id: 'gzip', title: 'gzip -9 of typescript/lib', unit: '× serial', higherIsBetter: true, speedup: true },
+  { id: 'idle', title: 'idle pool of 2: RSS', unit: 'MiB', higherIsBetter: false },
+];
+
+export interface PeerInfo {
+  id: PeerId;
+  /** Column title. */
+  label: string;
+  runtime: 'node' | 'python';
+  workloads: readonly WorkloadId[];
+}
+
+const POOL_WORKLOADS: readonly WorkloadId[] = ['A-call', 'B', 'C', 'D', 'idle'];
+
+export const PEER_INFO: readonly PeerInfo[] = [
+  { id: 'forkpool', label: 'forkpool', runtime: 'node', workloads: ['A-call', 'A-map1', 'A-map', 'B', 'C', 'D', 'gzip', 'idle'] },
+  { id: 'jest-worker', label: 'jest-worker', runtime: 'node', workloads: [...POOL_WORKLOADS, 'gzip'] },
+  { id: 'worker-farm', label: 'worker-farm', runtime: 'node', workloads: POOL_WORKLOADS },
+  { id: 'tinypool', label: 'tinypool (child_process)', runtime: 'node', workloads: POOL_WORKLOADS },
+  { id: 'workerpool', label: 'workerpool (process)', runtime: 'node', workloads: POOL_WORKLOADS },
+  { id: 'piscina', label: 'piscina (threads)', runtime: 'node', workloads: POOL_WORKLOADS },
+  { id: 'raw-fork', label: 'raw fork + send', runtime: 'node', workloads: POOL_WORKLOADS },
+  { id: 'serial', label: 'Node serial', runtime: 'node', workloads: ['B', 'gzip'] },
+  { id: 'python-pool', label: 'Python Pool', runtime: 'python', workloads: ['A-call', 'A-map1', 'A-map', 'B', 'C', 'D', 'idle'] },
+  { id: 'python-executor', label: 'Python Executor', runtime: 'python', workloads: POOL_WORKLOADS },
+  { id: 'python-serial', label: 'Python serial', runtime: 'python', workloads: ['B'] },
+];
+
+/** The peer whose time the speedups of a runtime divide. */
+export const SERIAL_PEER: Record<PeerInfo['runtime'], PeerId> = { node: 'serial', python: 'python-serial' };
+
+/** The issue's targets for forkpool, each a ratio to a peer measured in the same run (or an absolute speedup). */
+export interface Target {
+  workload: WorkloadId;
+  /** The peer forkpool is divided by; absent: the figure itself (a speedup) is the ratio. */
+  against?: PeerId;
+  /** The ratio must be at least this (`atLeast`) or at most this (`atMost`). */
+  atLeast?: number;
+  atMost?: number;
+  text: string;
+}
+
+export const TARGETS: readonly Target[] = [
+  { workload: 'A-call', against: 'jest-worker', atLeast: 4, text: 'A per-call ≥ 4× jest-worker' },
+  { workload: 'A-map1', against: 'python-pool', atLeast: 2, text: 'A map chunksize 1 ≥ 2× Python Pool.map(chunksize=1)' },
+  { workload: 'A-map', against: 'python-pool', atLeast: 1.2, text: 'A map default chunksize ≥ 1.2× Python Pool.map' },
+  { workload: 'B', atLeast: 1.97, text: 'B ≥ 1.97× serial' },
+  { workload: 'C', against: 'jest-worker', atLeast: 2, text: 'C ≥ 2× jest-worker' },
+  { workload: 'D', against: 'raw-fork', atMost: 1.05, text: 'D ≤ 1.05× raw fork to first message' },
+  { workload: 'idle', against: 'raw-fork', atMost: 1, text: 'idle pool of 2 ≤ two bare node processes' },
+];

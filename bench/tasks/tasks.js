@@ -1,0 +1,40 @@
+'use strict';
+/**
+ * The tasks every pool under test runs. Plain CommonJS, with no dependencies beyond Node's own modules, so
+ * that the children of every pool load it the same way and in the same time.
+ */
+const fs = require('node:fs');
+const zlib = require('node:zlib');
+
+/** A: as little work as a task can be. */
+function tiny(x) {
+  return x + 1;
+}
+
+/**
+ * B: a fixed amount of CPU work (a linear congruential generator, which nothing can optimise away). The
+ * iteration count is calibrated once per run; a fixed count, unlike a busy-wait on the clock, takes longer
+ * when the CPU is shared, as real work does.
+ */
+function cpu(iterations) {
+  let x = 1;
+  for (let i = 0; i < iterations; i++) x = (Math.imul(x, 1103515245) + 12345) | 0;
+  return x;
+}
+
+/** C: send the argument back. */
+function echo(value) {
+  return value;
+}
+
+/** The real workload: compress one file at gzip's highest level; the compressed size comes back. */
+function gzipFile(file) {
+  return zlib.gzipSync(fs.readFileSync(file), { level: 9 }).length;
+}
+
+/** Warm-up and idle checks: hold a child for a moment. */
+function sleep(ms) {
+  return new Promise((resolve) => setTimeout(() => resolve(ms), ms));
+}
+
+module.exports = { tiny, cpu, echo, gzipFile, sleep };

@@ -1,0 +1,23 @@
+/**
+ * The workloads by id.
+ */
+import type { WorkloadId } from '../types';
+import { cpuTasks } from './cpu';
+import { echoes } from './echo';
+import { gzipFiles } from './gzip';
+import { idle } from './idle';
+import { mapWorkload } from './map';
+import { startup } from './startup';
+import { tinyCalls } from './tiny-calls';
+import type { Workload } from './types';
+
+export const WORKLOADS: Record<WorkloadId, Workload> = {
+  'A-call': tinyCalls,
+  'A-map1': mapWorkload(1),
+  'A-map': mapWorkload(undefined),
+  B: cpuTasks,
+  C: echoes,
+  D: startup,
+  gzip: gzipFiles,
+  idle,
+};

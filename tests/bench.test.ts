@@ -1,0 +1,54 @@
+/**
+ * The benchmark harness in its quick mode: it runs from end to end and reports a figure for every workload.
+ * Nothing here is about speed.
+ */
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { WORKLOAD_INFO } from '../bench/config';
+
+const ROOT = path.join(__dirname, '..');
+
+function runQuickBench(out: string): Promise<{ stdout: string; stderr: string }> {
+  const tsNode = require.resolve('ts-node/dist/bin.js');
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [tsNode, 'bench/run.ts', '--quick', '--no-build', '--out', out],
+      { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 },
+      (error, stdout, stderr) => (error ? reject(Object.assign(error, { stdout, stderr })) : resolve({ stdout, stderr })),
+    );
+  });
+}
+
+/** The cells of the main table's row for `title`, by column title. */
+function row(markdown: string, title: string): Map<string, string> {
+  const lines = markdown.split('\n');
+  const header = lines.find((line) => line.startsWith('| workload (2 workers) |'));
+  const line = lines.find((candidate) => candidate.startsWith(`| ${title} |`));
+  if (header === undefined || line === undefined) throw new Error(`No row for '${title}' in:\n${markdown}`);
+  const cells = (text: string) => text.split('|').slice(1, -1).map((cell) => cell.trim());
+  const names = cells(header);
+  return new Map(cells(line).map((cell, i) => [names[i], cell]));
+}
+
+test('the quick mode prints the tables and writes a report with a row for each workload', async () => {
+  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'forkpool-bench-')), 'RESULTS.md');
+  const { stdout } = await runQuickBench(out);
+  const report = fs.readFileSync(out, 'utf8');
+
+  for (const text of [stdout, report]) {
+    for (const workload of WORKLOAD_INFO) {
+      const cells = row(text, workload.title);
+      // forkpool runs every workload and shows a figure, not "err" or "n/a".
+      expect(cells.get('forkpool')).toMatch(/^\d/);
+      for (const [peer, cell] of cells) {
+        if (cell.includes('err')) throw new Error(`${workload.id} / ${peer} failed:\n${stdout}`);
+      }
+    }
+  }
+  expect(stdout).toContain('| target |');
+  expect(report).toContain('npm run bench -- --quick');
+  expect(report).toContain('## Memory');
+}, 150_000);
