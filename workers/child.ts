@@ -2,7 +2,6 @@
  * The script every child runs: wait for `pool:init`, run the initializer, then pull tasks, run them in the
  * order they came, and answer with their outcomes, which also ask for more.
  */
-import { performance } from 'node:perf_hooks';
 import {
   isPoolMessage,
   tag,
@@ -55,6 +54,7 @@ async function drain(): Promise<void> {
   running = true;
   while (queue.length > 0) {
     const task = queue.shift()!;
+    // The global `performance`: importing perf_hooks would add to every child's start-up.
     const started = performance.now();
     const result = await runTask(task);
     const finished = performance.now();

@@ -5,7 +5,6 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL, fileURLToPath } from 'node:url';
-import vm from 'node:vm';
 import type { TaskSpec } from '../src/protocol';
 
 type TaskFunction = (...args: unknown[]) => unknown;
@@ -83,8 +82,10 @@ function moduleNotFound(module: string, cause: unknown): Error {
  * {@link explainInlineError} turns into an error that says what happened.
  */
 function compileInline(source: string, name: string): TaskFunction {
-  const require = createRequire(path.join(process.cwd(), 'noop.js'));
-  let script: vm.Script;
+  // Loaded here, not at start-up: vm costs every child a couple of milliseconds to load.
+  const vm = require('node:vm') as typeof import('node:vm');
+  const taskRequire = createRequire(path.join(process.cwd(), 'noop.js'));
+  let script: import('node:vm').Script;
   try {
     script = new vm.Script(`(function (require) { return (${source}\n); })`, { filename: INLINE_FILENAME });
   } catch (error) {
@@ -94,7 +95,7 @@ function compileInline(source: string, name: string): TaskFunction {
       filename: INLINE_FILENAME,
     });
   }
-  return script.runInThisContext()(require) as TaskFunction;
+  return script.runInThisContext()(taskRequire) as TaskFunction;
 }
 
 /** Rewrite "x is not defined" raised by inline code itself into the reason and the remedy. */

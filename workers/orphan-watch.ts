@@ -6,7 +6,6 @@
  * A small thread polls the parent's pid instead: once the parent is gone the child is re-parented (to init
  * or a subreaper) and `process.ppid` changes, and the thread kills its own process.
  */
-import { Worker } from 'node:worker_threads';
 
 const POLL_INTERVAL_MS = 100;
 
@@ -16,6 +15,7 @@ export function watchParent(): void {
   if (watching) return;
   watching = true;
   const parentPid = process.ppid;
+  const { Worker } = require('node:worker_threads') as typeof import('node:worker_threads');
   const watcher = new Worker(
     `const parent = ${parentPid};
      setInterval(() => { if (process.ppid !== parent) process.kill(process.pid, 'SIGKILL'); }, ${POLL_INTERVAL_MS});`,
