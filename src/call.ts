@@ -3,6 +3,7 @@
  * caller's AbortSignal (one per call, however many chunks it has).
  */
 import type { Engine } from './engine';
+import type { ChunkValues } from './packing';
 import type { TaskSpec } from './protocol';
 import { Task, maxTasksAhead, type TaskSink } from './task';
 
@@ -32,10 +33,10 @@ export abstract class Call implements TaskSink {
     options.signal?.addEventListener('abort', this.#onAbort, { once: true });
   }
 
-  abstract resolveChunk(task: Task, values: unknown[]): void;
+  abstract resolveChunk(task: Task, values: ChunkValues): void;
   abstract rejectChunk(task: Task, error: unknown, index?: number): void;
 
-  resolveTask(task: Task, values: unknown[]): void {
+  resolveTask(task: Task, values: ChunkValues): void {
     this.#live.delete(task);
     this.resolveChunk(task, values);
   }

@@ -4,6 +4,7 @@
 import pDefer, { type DeferredPromise } from 'p-defer';
 import { Call, type CallOptions } from './call';
 import type { Engine } from './engine';
+import type { ChunkValues } from './packing';
 import type { TaskSpec } from './protocol';
 import type { Task } from './task';
 
@@ -24,7 +25,7 @@ export class ApplyCall<R> extends Call {
     return this.#result.promise;
   }
 
-  resolveChunk(_task: Task, values: unknown[]): void {
+  resolveChunk(_task: Task, values: ChunkValues): void {
     this.end();
     this.#result.resolve(values[0] as R);
   }
@@ -66,7 +67,7 @@ export class MapCall<R> extends Call {
     return this.#result.promise;
   }
 
-  resolveChunk(task: Task, values: unknown[]): void {
+  resolveChunk(task: Task, values: ChunkValues): void {
     const offset = task.index * this.#chunksize;
     for (let i = 0; i < values.length; i++) this.#values[offset + i] = values[i] as R;
     if (--this.#remaining === 0) {

@@ -9,6 +9,7 @@ import type { ResolvedPoolOptions } from './options';
 import { findJsonUnsendable, unsendableError } from './sendable';
 import { Task } from './task';
 import { OrphanGuard } from './orphan-guard';
+import type { ChunkValues } from './packing';
 import { TaskQueue } from './task-queue';
 import { WorkerHandle, type WorkerOwner, type WorkerState } from './worker-handle';
 
@@ -450,7 +451,7 @@ export class Engine implements WorkerOwner {
 
   // --- Settling -------------------------------------------------------------------------------------
 
-  #settle(task: Task, error: unknown, values?: unknown[], index?: number): void {
+  #settle(task: Task, error: unknown, values?: ChunkValues, index?: number): void {
     if (task.state === 'settled') return;
     this.#finish(task);
     if (values !== undefined) task.sink.resolveTask(task, values);

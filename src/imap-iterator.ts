@@ -9,6 +9,7 @@
 import pDefer, { type DeferredPromise } from 'p-defer';
 import { Call, type CallOptions } from './call';
 import type { Engine, OpenInput } from './engine';
+import type { ChunkValues } from './packing';
 import { CancelledError, PoolStateError, TimeoutError } from './errors';
 import type { TaskSpec } from './protocol';
 import type { Task } from './task';
@@ -30,7 +31,7 @@ export interface ImapOptions extends CallOptions {
   onPoolClose: 'read-all' | 'stop';
 }
 
-type Outcome = { values: unknown[] } | { error: unknown };
+type Outcome = { values: ChunkValues } | { error: unknown };
 
 export class ImapIterator<R> extends Call implements AsyncIterableIterator<R>, OpenInput {
   readonly #ordered: boolean;
@@ -47,7 +48,7 @@ export class ImapIterator<R> extends Call implements AsyncIterableIterator<R>, O
   #submitted = 0;
   #consumed = 0;
   /** Values of the chunk being handed out, and the next one's position. */
-  #current: unknown[] = [];
+  #current: ChunkValues = [];
   #position = 0;
   #inputDone = false;
   #inputError: { error: unknown } | undefined;
@@ -123,7 +124,7 @@ export class ImapIterator<R> extends Call implements AsyncIterableIterator<R>, O
     return { done: true, value: undefined };
   }
 
-  resolveChunk(task: Task, values: unknown[]): void {
+  resolveChunk(task: Task, values: ChunkValues): void {
     this.#finish(task, { values });
   }
 

@@ -10,6 +10,7 @@
  * `process.send` itself) is not the pool's and is ignored by both sides.
  */
 import type { WireError } from './errors';
+import type { ChunkValues } from './packing';
 
 export const MESSAGE_TAG = '__forkpool__';
 /** Bumped when a message changes shape, so a stale child script fails loudly instead of misreading. */
@@ -50,7 +51,7 @@ export interface WireTask {
   /** The spec itself, the first time this child meets it. */
   spec?: TaskSpec;
   /** One input per call: its single argument, or with `spread` its argument list. */
-  inputs: unknown[];
+  inputs: ChunkValues;
   spread?: true;
   /** Its outcome is awaited by a clock (a timeout) or an abort: send it as soon as it is known. */
   urgent?: true;
@@ -90,7 +91,7 @@ export interface ReadyMessage extends Tagged<'pool:ready'> {
 }
 
 /** How one task ended: its values, one per call of the chunk, or the error of the call `index` that failed. */
-export type WireResult = { id: number; values: unknown[] } | { id: number; index: number; error: WireError };
+export type WireResult = { id: number; values: ChunkValues } | { id: number; index: number; error: WireError };
 
 /**
  * Outcomes of tasks in the order they ran, and how many tasks the child asks for now (including again

@@ -1,6 +1,7 @@
 /**
  * One unit of scheduling: a chunk of calls of one function, plus where its outcome goes.
  */
+import type { ChunkValues } from './packing';
 import type { TaskSpec } from './protocol';
 import type { WorkerHandle } from './worker-handle';
 
@@ -9,7 +10,7 @@ import type { WorkerHandle } from './worker-handle';
  * than closures per task keeps the per-task path free of allocations beyond the task itself.
  */
 export interface TaskSink {
-  resolveTask(task: Task, values: unknown[]): void;
+  resolveTask(task: Task, values: ChunkValues): void;
   /** `index` is the failing call within the chunk, when the task itself ran. */
   rejectTask(task: Task, error: unknown, index?: number): void;
 }

@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { ChildExit } from './errors';
 import { isPoolMessage, tag, type ChildMessage, type ParentMessage, type TaskSpec, type WireTask } from './protocol';
 import type { ResolvedPoolOptions } from './options';
+import { packNumbers } from './packing';
 import type { Task } from './task';
 
 /**
@@ -48,6 +49,8 @@ export class WorkerHandle {
   tasksTaken = 0;
   readonly #child: ChildProcess;
   readonly #owner: WorkerOwner;
+  /** Whether runs of numbers may travel packed: only structured clone carries a Float64Array. */
+  readonly #packs: boolean;
   /** Ids of the TaskSpecs this child has been sent. */
   readonly #knownSpecs = new Set<number>();
   #killTimer: NodeJS.Timeout | undefined;
@@ -55,6 +58,7 @@ export class WorkerHandle {
   /** `watchParent`: the child must notice its parent's death by itself (see OrphanGuard). */
   constructor(options: ResolvedPoolOptions, initializer: TaskSpec | null, watchParent: boolean, owner: WorkerOwner) {
     this.#owner = owner;
+    this.#packs = options.serialization === 'advanced';
     this.#child = fork(CHILD_SCRIPT, [], {
       serialization: options.serialization,
       env: options.env,
@@ -95,7 +99,7 @@ export class WorkerHandle {
     for (let i = 0; i < tasks.length; i++) {
       const task = tasks[i];
       const { id, spec, inputs, call } = task;
-      wire[i] = { id, fn: spec.id, inputs, call };
+      wire[i] = { id, fn: spec.id, inputs: this.#packs && !task.spread ? packNumbers(inputs) : inputs, call };
       if (task.spread) wire[i].spread = true;
       if (!this.#knownSpecs.has(spec.id)) {
         wire[i].spec = spec;

@@ -220,3 +220,28 @@ describe.each<Serialization>(['advanced', 'json'])('task errors (%s)', (serializ
     await expect(pool.apply({ module: VALUES, name: 'echo' }, [1])).resolves.toBe(1);
   });
 });
+
+describe('long runs of numbers', () => {
+  // Chunks of plain numbers travel in a packed form; every double must come back exactly, -0 and NaN too.
+  const numbers = Array.from({ length: 500 }, (_, i) =>
+    i % 7 === 0 ? -0 : i % 11 === 0 ? NaN : i % 13 === 0 ? Number.MAX_VALUE : i % 17 === 0 ? -Infinity : i / 3,
+  );
+
+  test.each(['advanced', 'json'] as Serialization[])('come back exactly from map and imap (%s)', async (serialization) => {
+    const pool = makePool({ processes: 2, serialization });
+    const mapped = await pool.map((x: number) => x, numbers);
+    expect(Array.isArray(mapped)).toBe(true);
+    const expected = serialization === 'json' ? numbers.map((x) => JSON.parse(JSON.stringify(x))) : numbers;
+    expect(mapped.every((value, i) => Object.is(value, expected[i]))).toBe(true);
+    const streamed: number[] = [];
+    for await (const value of pool.imap((x: number) => x, numbers, { chunksize: 100 })) streamed.push(value);
+    expect(streamed.every((value, i) => Object.is(value, expected[i]))).toBe(true);
+  });
+
+  test('mixed with other values, stay what they were', async () => {
+    const pool = makePool({ processes: 1 });
+    const mixed: unknown[] = [...numbers.slice(0, 100), '7', 8n, null, undefined];
+    const echoed = await pool.map((x: unknown) => x, mixed, { chunksize: mixed.length });
+    expect(echoed.every((value, i) => Object.is(value, mixed[i]))).toBe(true);
+  });
+});

@@ -14,6 +14,7 @@ import {
   type WireTask,
 } from '../src/protocol';
 import { toWireError } from '../src/errors';
+import { packNumbers } from '../src/packing';
 import { findJsonUnsendable, unsendableError } from '../src/sendable';
 import { CreditWindow } from './credit-window';
 import { explainInlineError, loadTask } from './load-task';
@@ -85,7 +86,7 @@ async function runTask({ id, fn, inputs, spread }: WireTask): Promise<WireResult
   } catch (error) {
     return { id, index, error: toWireError(explainInlineError(error)) };
   }
-  return { id, values };
+  return { id, values: serialization === 'advanced' ? packNumbers(values) : values };
 }
 
 /** In JSON mode functions and symbols would vanish silently: fail the task instead. */
