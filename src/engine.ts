@@ -405,12 +405,15 @@ export class Engine implements WorkerOwner {
     if (!wanted) return;
     let able = 0;
     for (const worker of this.#workers) if (worker.state === 'starting' || worker.state === 'ready') able++;
+    const started: WorkerHandle[] = [];
     for (; able < this.#options.processes; able++) {
       const worker = new WorkerHandle(this.#options, this.#initializer, OrphanGuard.childrenWatch, this);
-      this.#orphanGuard.watch(worker.pid);
       worker.ref(this.#keepsAlive());
       this.#workers.add(worker);
+      started.push(worker);
     }
+    // After the forks, so that the guard's own start (with the first pool's first children) delays none.
+    for (const worker of started) this.#orphanGuard.watch(worker.pid);
   }
 
   /** A child that has taken its maxTasksPerChild retires once its last task is answered. */

@@ -32,25 +32,18 @@ exit 0
 `;
 
 export class OrphanGuard {
-  readonly #shell: ChildProcess | undefined;
+  #shell: ChildProcess | undefined;
 
   /** Whether children must watch for themselves (no shell here). */
   static get childrenWatch(): boolean {
     return !shellAvailable;
   }
 
-  constructor() {
-    if (!shellAvailable) return;
-    this.#shell = spawn(SHELL, ['-c', SCRIPT], { stdio: ['pipe', 'ignore', 'ignore'] });
-    this.#shell.on('error', () => {});
-    this.#shell.stdin!.on('error', () => {});
-    // The guard must not keep the parent alive, nor outlive the pool.
-    this.#shell.unref();
-    (this.#shell.stdin as unknown as { unref(): void }).unref();
-  }
-
   watch(pid: number | undefined): void {
-    if (pid !== undefined) this.#shell?.stdin!.write(`${pid}\n`);
+    if (pid === undefined || !shellAvailable) return;
+    // Started with the first child, not before: a pool that never forks has no guard.
+    this.#shell ??= startShell();
+    this.#shell.stdin!.write(`${pid}\n`);
   }
 
   forget(pid: number | undefined): void {
@@ -61,6 +54,16 @@ export class OrphanGuard {
   close(): void {
     this.#shell?.stdin!.end();
   }
+}
+
+function startShell(): ChildProcess {
+  const shell = spawn(SHELL, ['-c', SCRIPT], { stdio: ['pipe', 'ignore', 'ignore'] });
+  shell.on('error', () => {});
+  shell.stdin!.on('error', () => {});
+  // The guard must not keep the parent alive, nor outlive the pool.
+  shell.unref();
+  (shell.stdin as unknown as { unref(): void }).unref();
+  return shell;
 }
 
 const shellAvailable = process.platform !== 'win32' && fs.existsSync(SHELL);
