@@ -288,8 +288,11 @@ export class Engine implements WorkerOwner {
         worker.credits += message.credits;
         for (const id of message.dropped ?? []) {
           const task = worker.inflight.find((held) => held.id === id);
-          // Its call failed and ends; the call itself drops whatever else of it is left.
-          if (task !== undefined && worker.release(task)) this.#finish(task);
+          if (task === undefined || !worker.release(task)) continue;
+          // Its call failed and ends; the call itself drops whatever else of it is left. The call may have
+          // dropped this task already, which finished it once: finishing it twice would miscount the
+          // pending work and let the parent's event loop exit under a running task.
+          if (task.state !== 'settled') this.#finish(task);
         }
         for (const result of message.results) {
           const task = worker.inflight.find((held) => held.id === result.id);

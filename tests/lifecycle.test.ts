@@ -264,6 +264,24 @@ describe('a pool that is never closed', () => {
     expect(stdout.trim()).toBe('done');
   });
 
+  test('keeps the process alive after failed maps whose other chunks the child dropped', async () => {
+    // A failed item makes its child drop the call's chunks queued behind it, while the parent drops them
+    // too: each must count once, or the pool believes itself idle and lets the process exit mid-task.
+    const { code, stdout } = await runScript(
+      'dropped.js',
+      `const pool = new Pool({ processes: 1 });
+      const failFirst = (x) => { if (x === 0) throw new Error('boom'); const t = Date.now(); while (Date.now() - t < 1); return x; };
+      (async () => {
+        for (let round = 0; round < 30; round++) {
+          await pool.map(failFirst, [0, 1, 2, 3, 4, 5, 6, 7], { chunksize: 1 }).catch(() => {});
+        }
+        console.log(await pool.apply(async () => { await new Promise((r) => setTimeout(r, 300)); return 'done'; }));
+      })();`,
+    );
+    expect(code).toBe(0);
+    expect(stdout.trim()).toBe('done');
+  });
+
   test('works in a script run by `node -e`, whose -e option the children must not inherit', async () => {
     // A child that inherited `-e` would run this script again instead of the pool's child script, and fork
     // children of its own: the first line stops such a child before it can.
