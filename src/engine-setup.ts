@@ -12,7 +12,7 @@ export function createEngine(options: ResolvedPoolOptions): { engine: Engine; re
   // Relative module paths resolve against the directory the pool is created in, whatever its `cwd`.
   const resolver = new TaskResolver(process.cwd(), options.module);
   const initializer = options.initializer === undefined ? null : resolver.resolve(options.initializer, 'initializer');
-  return { engine: new Engine(options, initializer), resolver };
+  return { engine: new Engine(options, { initializer, preload: resolver.defaultModule }), resolver };
 }
 
 /** How many chunks of a lazily read input may be submitted and not yet consumed. */

@@ -4,14 +4,14 @@
  */
 import pDefer from 'p-defer';
 import { BrokenPoolError, PoolStateError, TimeoutError, fromWireError, type ChildExit } from './errors';
-import { maxUnsentResults, tag, type ChildMessage, type TaskSpec } from './protocol';
+import { maxUnsentResults, tag, type ChildMessage } from './protocol';
 import type { ResolvedPoolOptions } from './options';
 import { findJsonUnsendable, unsendableError } from './sendable';
 import { Task } from './task';
 import { OrphanGuard } from './orphan-guard';
 import type { ChunkValues } from './packing';
 import { TaskQueue } from './task-queue';
-import { WorkerHandle, type WorkerOwner, type WorkerState } from './worker-handle';
+import { WorkerHandle, type ChildSetup, type WorkerOwner, type WorkerState } from './worker-handle';
 
 /**
  * With `onWorkerCrash: 'respawn'`, this many children in a row dying before they are ready break the pool:
@@ -55,7 +55,7 @@ interface BreakReason {
 export class Engine implements WorkerOwner {
   #state: PoolState = 'running';
   readonly #options: ResolvedPoolOptions;
-  readonly #initializer: TaskSpec | null;
+  readonly #childSetup: ChildSetup;
   readonly #workers = new Set<WorkerHandle>();
   readonly #queue = new TaskQueue();
   /** Tasks in the queue that are still wanted (dropped ones stay in it until they reach the front). */
@@ -70,9 +70,9 @@ export class Engine implements WorkerOwner {
   readonly #allExited = pDefer<void>();
   readonly #orphanGuard: OrphanGuard;
 
-  constructor(options: ResolvedPoolOptions, initializer: TaskSpec | null) {
+  constructor(options: ResolvedPoolOptions, childSetup: ChildSetup) {
     this.#options = options;
-    this.#initializer = initializer;
+    this.#childSetup = childSetup;
     this.#orphanGuard = new OrphanGuard();
     this.#replenish();
   }
@@ -240,6 +240,7 @@ export class Engine implements WorkerOwner {
   #sendTo(worker: WorkerHandle, batch: Task[]): void {
     if (this.#options.serialization === 'json') batch = batch.filter((task) => this.#jsonSendable(task));
     if (batch.length === 0) return;
+    this.#orphanGuard.start();
     try {
       worker.sendTasks(batch);
     } catch (error) {
@@ -408,15 +409,12 @@ export class Engine implements WorkerOwner {
     if (!wanted) return;
     let able = 0;
     for (const worker of this.#workers) if (worker.state === 'starting' || worker.state === 'ready') able++;
-    const started: WorkerHandle[] = [];
     for (; able < this.#options.processes; able++) {
-      const worker = new WorkerHandle(this.#options, this.#initializer, OrphanGuard.childrenWatch, this);
+      const worker = new WorkerHandle(this.#options, this.#childSetup, OrphanGuard.childrenWatch, this);
       worker.ref(this.#keepsAlive());
       this.#workers.add(worker);
-      started.push(worker);
+      this.#orphanGuard.watch(worker.pid);
     }
-    // After the forks, so that the guard's own start (with the first pool's first children) delays none.
-    for (const worker of started) this.#orphanGuard.watch(worker.pid);
   }
 
   /** A child that has taken its maxTasksPerChild retires once its last task is answered. */

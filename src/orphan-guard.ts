@@ -33,26 +33,50 @@ exit 0
 
 export class OrphanGuard {
   #shell: ChildProcess | undefined;
+  /** Lines for a shell not started yet. */
+  #unsent: string[] = [];
+  #deferredStart: NodeJS.Immediate | undefined;
 
   /** Whether children must watch for themselves (no shell here). */
   static get childrenWatch(): boolean {
     return !shellAvailable;
   }
 
+  /**
+   * Started with the first child, not before (a pool that never forks has no guard), and not at once either:
+   * spawning the shell blocks the parent for a few milliseconds, better spent while the children boot than
+   * before the constructor returns. A child cannot be stuck in a task before it has one, and the engine calls
+   * `start()` before it sends any.
+   */
   watch(pid: number | undefined): void {
     if (pid === undefined || !shellAvailable) return;
-    // Started with the first child, not before: a pool that never forks has no guard.
-    this.#shell ??= startShell();
-    this.#shell.stdin!.write(`${pid}\n`);
+    this.#write(`${pid}\n`);
+    if (this.#shell === undefined) this.#deferredStart ??= setImmediate(() => this.start());
   }
 
   forget(pid: number | undefined): void {
-    if (pid !== undefined) this.#shell?.stdin!.write(`-${pid}\n`);
+    if (pid !== undefined) this.#write(`-${pid}\n`);
   }
 
-  /** Every child has exited: the shell ends (with nothing left to kill). */
+  /** Start the shell now if children are waiting for it. */
+  start(): void {
+    if (this.#shell !== undefined || this.#unsent.length === 0) return;
+    clearImmediate(this.#deferredStart);
+    this.#shell = startShell();
+    this.#shell.stdin!.write(this.#unsent.join(''));
+    this.#unsent = [];
+  }
+
+  /** Every child has exited: the shell ends (with nothing left to kill), or never starts. */
   close(): void {
+    clearImmediate(this.#deferredStart);
+    this.#unsent = [];
     this.#shell?.stdin!.end();
+  }
+
+  #write(line: string): void {
+    if (this.#shell === undefined) this.#unsent.push(line);
+    else this.#shell.stdin!.write(line);
   }
 }
 

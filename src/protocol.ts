@@ -20,9 +20,14 @@ export const PROTOCOL_VERSION = 1;
  * How a child finds the function to run. `id` is unique in the parent process: a child is sent the spec
  * once, and afterwards only its id.
  */
+/** `module` is absolute, a `file:` URL, or a bare package name resolved from `baseDir`. */
+export interface ModuleLocation {
+  module: string;
+  baseDir: string;
+}
+
 export type TaskSpec =
-  /** `module` is absolute, a `file:` URL, or a bare package name resolved from `baseDir`. */
-  | { id: number; kind: 'module'; module: string; name: string; baseDir: string }
+  | ({ id: number; kind: 'module'; name: string } & ModuleLocation)
   /** A self-contained function shipped as its source text. */
   | { id: number; kind: 'inline'; source: string; name: string };
 
@@ -41,6 +46,11 @@ export interface InitMessage extends Tagged<'pool:init'> {
   serialization: 'advanced' | 'json';
   /** No guard watches for the parent's death on the child's behalf: the child watches itself. */
   watchParent: boolean;
+  /**
+   * The pool's default module: the child loads it once it has asked for work, while the ask travels,
+   * so that the first task does not wait for it.
+   */
+  preload: ModuleLocation | null;
 }
 
 /** One task: a chunk of calls of the same function, run in order. */

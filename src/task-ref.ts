@@ -3,7 +3,7 @@
  * function) and their translation into the {@link TaskSpec} a child can load.
  */
 import path from 'node:path';
-import type { TaskSpec } from './protocol';
+import type { ModuleLocation, TaskSpec } from './protocol';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyFunction = (...args: any[]) => any;
@@ -53,6 +53,11 @@ export class TaskResolver {
   constructor(baseDir: string, defaultModule: string | undefined) {
     this.#baseDir = baseDir;
     this.#defaultModule = defaultModule === undefined ? undefined : this.#resolveModule(defaultModule);
+  }
+
+  /** Where the pool's default module is, if it has one. */
+  get defaultModule(): ModuleLocation | null {
+    return this.#defaultModule === undefined ? null : { module: this.#defaultModule, baseDir: this.#baseDir };
   }
 
   /** @throws TypeError for something that is not a TaskRef, or a name with no default module to find it in. */

@@ -5,7 +5,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import type { ChildExit } from './errors';
-import { isPoolMessage, tag, type ChildMessage, type ParentMessage, type TaskSpec, type WireTask } from './protocol';
+import { isPoolMessage, tag, type ChildMessage, type InitMessage, type ParentMessage, type WireTask } from './protocol';
 import type { ResolvedPoolOptions } from './options';
 import { packNumbers } from './packing';
 import type { Task } from './task';
@@ -32,6 +32,9 @@ export type WorkerState =
   | 'stopping'
   | 'exited';
 
+/** What every child of a pool is told before its first task. */
+export type ChildSetup = Pick<InitMessage, 'initializer' | 'preload'>;
+
 /** What a child reports to whoever owns it. */
 export interface WorkerOwner {
   onChildMessage(worker: WorkerHandle, message: ChildMessage): void;
@@ -56,7 +59,7 @@ export class WorkerHandle {
   #killTimer: NodeJS.Timeout | undefined;
 
   /** `watchParent`: the child must notice its parent's death by itself (see OrphanGuard). */
-  constructor(options: ResolvedPoolOptions, initializer: TaskSpec | null, watchParent: boolean, owner: WorkerOwner) {
+  constructor(options: ResolvedPoolOptions, setup: ChildSetup, watchParent: boolean, owner: WorkerOwner) {
     this.#owner = owner;
     this.#packs = options.serialization === 'advanced';
     this.#child = fork(CHILD_SCRIPT, [], {
@@ -75,7 +78,7 @@ export class WorkerHandle {
     this.#child.on('error', () => {});
     // Sent at once: it waits in the pipe while the child boots, so the handshake costs no round trip.
     const { initargs, serialization } = options;
-    this.send(tag({ type: 'pool:init', initializer, initargs, serialization, watchParent }));
+    this.send(tag({ type: 'pool:init', ...setup, initargs, serialization, watchParent }));
   }
 
   get pid(): number | undefined {

@@ -2,10 +2,18 @@
  * Where task functions come from: ESM and CommonJS modules of every extension, TypeScript modules, and
  * self-contained functions shipped as source; and how a task that cannot be found fails.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { fixture, usePools } from './helpers';
+import { fixture, usePools, useScratchDir, waitFor } from './helpers';
 
 const makePool = usePools({ processes: 1 });
+const scratch = useScratchDir('forkpool-modules-');
+
+/** Pids that loaded a load-marker module, one line each. */
+function loads(marker: string): number[] {
+  return fs.existsSync(marker) ? fs.readFileSync(marker, 'utf8').split('\n').filter(Boolean).map(Number) : [];
+}
 
 describe('task modules', () => {
   test('an ES module (.mjs) is loaded as ESM', async () => {
@@ -52,6 +60,31 @@ describe('task modules', () => {
   test('a file: URL names a module too', async () => {
     const pool = makePool({ module: pathToFileURL(fixture('cjs-tasks.cjs')).href });
     await expect(pool.apply('twice', [5])).resolves.toBe(10);
+  });
+});
+
+describe('the default module', () => {
+  test('is loaded by every child as it starts, before any task of it runs', async () => {
+    const marker = path.join(scratch(), 'loads');
+    const pool = makePool({ processes: 2, module: fixture('load-marker.js'), env: { ...process.env, FORKPOOL_LOAD_MARKER: marker } });
+    await waitFor(() => loads(marker).length === 2, 10_000, 'both children to load the module');
+    expect(loads(marker).sort()).toEqual([...pool.pids].sort());
+    // Its tasks then find it loaded: no child loads it twice.
+    await pool.map('pid', [1, 2, 3, 4], { chunksize: 1 });
+    expect(loads(marker)).toHaveLength(2);
+  });
+
+  test('that fails to load fails the tasks that use it, each trying afresh; other tasks run', async () => {
+    const marker = path.join(scratch(), 'loads');
+    const pool = makePool({ module: fixture('fails-to-load.js'), env: { ...process.env, FORKPOOL_LOAD_MARKER: marker } });
+    await expect(pool.apply(() => 'inline tasks run')).resolves.toBe('inline tasks run');
+    // The failed early load is reported by the first task that needs the module, not run again for it.
+    await expect(pool.apply('anything')).rejects.toThrow('fails-to-load.js cannot be loaded');
+    expect(loads(marker)).toHaveLength(1);
+    // A later task loads it again, as it would have without the early load (the file may have been fixed).
+    await expect(pool.apply('anything')).rejects.toThrow(SyntaxError);
+    expect(loads(marker)).toHaveLength(2);
+    expect(pool.broken).toBe(false);
   });
 });
 

@@ -17,7 +17,7 @@ import { toWireError } from '../src/errors';
 import { packNumbers } from '../src/packing';
 import { findJsonUnsendable, unsendableError } from '../src/sendable';
 import { CreditWindow } from './credit-window';
-import { explainInlineError, loadTask } from './load-task';
+import { explainInlineError, loadTask, preloadModule } from './load-task';
 import { watchParent } from './orphan-watch';
 
 const queue: WireTask[] = [];
@@ -48,6 +48,8 @@ async function initialize(message: InitMessage): Promise<void> {
     return;
   }
   send(tag({ type: 'pool:ready', credits: window.size }));
+  // After the ask, which is on its way: the first task arrives while the module loads.
+  if (message.preload !== null) preloadModule(message.preload);
 }
 
 /** Run queued tasks one after another until the queue is empty. */

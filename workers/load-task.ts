@@ -5,7 +5,7 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL, fileURLToPath } from 'node:url';
-import type { TaskSpec } from '../src/protocol';
+import type { ModuleLocation, TaskSpec } from '../src/protocol';
 
 type TaskFunction = (...args: unknown[]) => unknown;
 
@@ -13,7 +13,21 @@ type TaskFunction = (...args: unknown[]) => unknown;
 export const INLINE_FILENAME = 'forkpool:inline-task';
 
 const cache = new Map<string, TaskFunction>();
+/** Modules loaded ahead of their first task, each taken (with its outcome, even a failure) by that task. */
+const preloaded = new Map<string, Promise<unknown>>();
 let tsNodeRegistered = false;
+
+/**
+ * Start loading a module before any task needs it. A failure is kept for the first task that does, which
+ * reports it; later tasks load the module afresh, as they would have without the preload.
+ */
+export function preloadModule(location: ModuleLocation): void {
+  const key = moduleKey(location);
+  if (preloaded.has(key)) return;
+  const loading = loadModule(location);
+  loading.catch(() => {});
+  preloaded.set(key, loading);
+}
 
 /** The function for `spec`; async only the first time a module is loaded. */
 export function loadTask(spec: TaskSpec): TaskFunction | Promise<TaskFunction> {
@@ -25,14 +39,26 @@ export function loadTask(spec: TaskSpec): TaskFunction | Promise<TaskFunction> {
     cache.set(key, fn);
     return fn;
   }
-  return loadModule(spec).then((exports) => {
+  return takeModule(spec).then((exports) => {
     const fn = pickExport(exports, spec.name, spec.module);
     cache.set(key, fn);
     return fn;
   });
 }
 
-async function loadModule(spec: Extract<TaskSpec, { kind: 'module' }>): Promise<unknown> {
+/** The preloaded module if it is waiting for its first task, else a fresh load (require caches its own). */
+function takeModule(location: ModuleLocation): Promise<unknown> {
+  const key = moduleKey(location);
+  const loading = preloaded.get(key) ?? loadModule(location);
+  preloaded.delete(key);
+  return loading;
+}
+
+function moduleKey({ module, baseDir }: ModuleLocation): string {
+  return `${module}\0${baseDir}`;
+}
+
+async function loadModule(spec: ModuleLocation): Promise<unknown> {
   const requireFrom = createRequire(path.join(spec.baseDir, 'noop.js'));
   let file: string;
   try {
