@@ -159,10 +159,7 @@ function pythonVersion(): string | null {
 
 function build(): void {
   process.stderr.write('Building dist/ (npm run build)...\n');
-  const result = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
-    cwd: ROOT,
-    stdio: 'inherit',
-  });
+  const result = spawnSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'inherit' });
   if (result.status !== 0) fail('The build failed.');
 }
 

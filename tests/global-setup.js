@@ -1,11 +1,8 @@
-// The forked child script must be JavaScript: compile src/ and workers/ to dist/ before any test forks one.
+// The forked child script must be JavaScript: build dist/ (src/, and workers/ bundled into one child
+// script) before any test forks a child.
 const { execFileSync } = require('node:child_process');
 const path = require('node:path');
 
 module.exports = function buildChildScript() {
-  const root = path.join(__dirname, '..');
-  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
-    cwd: root,
-    stdio: 'inherit',
-  });
+  execFileSync('npm', ['run', '--silent', 'build'], { cwd: path.join(__dirname, '..'), stdio: 'inherit' });
 };
