@@ -2,7 +2,7 @@
  * From the measurements of a run to what it prints and writes: medians per (pool, workload), speedups,
  * forkpool's ratios to the targets, the memory figures, and RESULTS.md.
  */
-import { PEER_INFO, SERIAL_PEER, TARGETS, WORKLOAD_INFO, type PeerInfo, type RunPlan, type WorkloadInfo } from './config';
+import { FULL_MAPS_BEFORE_WARM_RUN, PEER_INFO, SERIAL_PEER, TARGETS, WORKLOAD_INFO, type PeerInfo, type RunPlan, type WorkloadInfo } from './config';
 import type { MemoryReport, Outcome, PeerId, WorkloadId } from './types';
 
 /** One measuring process's outcome, with what it measured. */
@@ -344,7 +344,7 @@ ${run.skipped.map((note) => `- skipped: ${note}\n`).join('')}
 
 ${mainTable(summary)}
 
-- A: ${sizes.tinyCalls.toLocaleString('en')} calls of a task that returns \`x + 1\`, all made at once; map: one call over ${sizes.mapItems.toLocaleString('en')} items.
+- A: ${sizes.tinyCalls.toLocaleString('en')} calls of a task that returns \`x + 1\`, all made at once; map: one call over ${sizes.mapItems.toLocaleString('en')} items, after one over a tenth of them; "4th in a row": the same call after ${FULL_MAPS_BEFORE_WARM_RUN} full-size ones in the same pool, once the processes have compiled its code and grown their heaps.
 - B: ${sizes.cpuTasks} tasks of ${sizes.cpuTaskMs} ms of CPU each (calibrated per runtime: ${run.cpuIterations.node.toLocaleString('en')} loop iterations in Node${run.cpuIterations.python === null ? '' : `, ${run.cpuIterations.python.toLocaleString('en')} in Python`}); serial: Node ${perTask(serialNode)}, Python ${perTask(serialPython)}.
 - C: ${sizes.echoes} echoes of a ${(sizes.echoBytes / 1048576).toFixed(0)} MiB Buffer (Python: \`bytes\`), all submitted at once; MiB of payload per second.
 - D: from the pool's constructor to the first result of one tiny call, ${sizes.workers} workers; raw fork: two forked children, the first answer.

@@ -11,6 +11,8 @@ export type WorkloadId =
   | 'A-map1'
   /** A: one map over tiny tasks, the pool's default chunksize. */
   | 'A-map'
+  /** A-map again, after as many full-size maps: the same call in a process that has made it before. */
+  | 'A-map-warm'
   /** B: CPU tasks of a few tens of milliseconds. */
   | 'B'
   /** C: echoes of a large Buffer. */

@@ -156,13 +156,18 @@ def tiny_calls(pool, spec, probe):
     return {"value": n / elapsed, "phases": {"submit": submit * 1000, "total": elapsed * 1000}, "memory": memory}
 
 
-def map_workload(chunksize):
+FULL_MAPS_BEFORE_WARM_RUN = 3  # as bench/config.ts
+
+
+def map_workload(chunksize, full_maps_before=0):
     def run(pool, spec, probe):
         if pool.map is None:
             raise NotImplementedError("no map with chunks in this pool")
         n = spec["sizes"]["mapItems"]
         items = list(range(n))
         pool.map(tasks.tiny, items[: -(-n // MAP_WARM_UP_FRACTION)], chunksize)  # as bench/workloads/map.ts
+        for _ in range(full_maps_before):
+            pool.map(tasks.tiny, items, chunksize)
         start = time.perf_counter()
         results = pool.map(tasks.tiny, items, chunksize)
         elapsed = time.perf_counter() - start
@@ -207,6 +212,7 @@ WORKLOADS = {
     "A-call": tiny_calls,
     "A-map1": map_workload(1),
     "A-map": map_workload(None),
+    "A-map-warm": map_workload(None, FULL_MAPS_BEFORE_WARM_RUN),
     "B": cpu_tasks,
     "C": echoes,
     "idle": idle,

@@ -1,6 +1,7 @@
 /**
  * The workloads by id.
  */
+import { FULL_MAPS_BEFORE_WARM_RUN } from '../config';
 import type { WorkloadId } from '../types';
 import { cpuTasks } from './cpu';
 import { echoes } from './echo';
@@ -15,6 +16,7 @@ export const WORKLOADS: Record<WorkloadId, Workload> = {
   'A-call': tinyCalls,
   'A-map1': mapWorkload(1),
   'A-map': mapWorkload(undefined),
+  'A-map-warm': mapWorkload(undefined, FULL_MAPS_BEFORE_WARM_RUN),
   B: cpuTasks,
   C: echoes,
   D: startup,

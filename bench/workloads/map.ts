@@ -13,7 +13,7 @@ import type { Workload } from './types';
 /** The warm-up map covers this fraction of the items. */
 const WARM_UP_FRACTION = 10;
 
-export function mapWorkload(chunksize: number | undefined): Workload {
+export function mapWorkload(chunksize: number | undefined, fullMapsBefore = 0): Workload {
   return {
     needsMap: true,
     async run(peer, { sizes }) {
@@ -24,6 +24,7 @@ export function mapWorkload(chunksize: number | undefined): Workload {
         const n = sizes.mapItems;
         const items = Array.from({ length: n }, (_, i) => i);
         await pool.map!('tiny', items.slice(0, Math.ceil(n / WARM_UP_FRACTION)), chunksize);
+        for (let i = 0; i < fullMapsBefore; i++) await pool.map!('tiny', items, chunksize);
         const start = now();
         const results = await pool.map!('tiny', items, chunksize);
         const end = now();
