@@ -180,6 +180,7 @@ export interface TargetResult {
   reference: string;
   ratio: number;
   met: boolean | null;
+  limit: string | undefined;
 }
 
 export function targetResults(summary: Summary): TargetResult[] {
@@ -197,6 +198,7 @@ export function targetResults(summary: Summary): TargetResult[] {
       reference: target.against === undefined ? '—' : `${peerInfo(target.against).label}: ${format(theirs, workload.unit)}`,
       ratio,
       met,
+      limit: target.limit,
     };
   });
 }
@@ -210,6 +212,14 @@ export function targetTable(summary: Summary): string {
     result.met === null ? 'not measured' : result.met ? 'met' : '**missed**',
   ]);
   return table(['target', 'forkpool', 'reference', 'ratio', 'verdict'], rows);
+}
+
+/** For each missed target, what limits it. */
+export function missedTargetNotes(summary: Summary): string {
+  const missed = targetResults(summary).filter((result) => result.met === false);
+  if (missed.length === 0) return '';
+  const notes = missed.map((result) => `- **${result.text}**: ${result.limit ?? 'no known limit: a regression to look into.'}`);
+  return `### Why a target is missed\n\n${notes.join('\n')}\n`;
 }
 
 export function memoryTable(summary: Summary): string {
@@ -355,6 +365,7 @@ ${mainTable(summary)}
 
 ${targetTable(summary)}
 
+${missedTargetNotes(summary)}
 ## Memory (MiB, resident set)
 
 ${memoryTable(summary)}
