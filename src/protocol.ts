@@ -16,16 +16,16 @@ export const MESSAGE_TAG = '__forkpool__';
 /** Bumped when a message changes shape, so a stale child script fails loudly instead of misreading. */
 export const PROTOCOL_VERSION = 1;
 
-/**
- * How a child finds the function to run. `id` is unique in the parent process: a child is sent the spec
- * once, and afterwards only its id.
- */
 /** `module` is absolute, a `file:` URL, or a bare package name resolved from `baseDir`. */
 export interface ModuleLocation {
   module: string;
   baseDir: string;
 }
 
+/**
+ * How a child finds the function to run. `id` is unique in the parent process: a child is sent the spec
+ * once, and afterwards only its id.
+ */
 export type TaskSpec =
   | ({ id: number; kind: 'module'; name: string } & ModuleLocation)
   /** A self-contained function shipped as its source text. */
