@@ -4,7 +4,7 @@
  */
 import { PoolStateError, TimeoutError } from '../src';
 import { executor, useScratch } from './executor-helpers';
-import { sleep, waitFor } from './helpers';
+import { endlessNaturals, sleep, waitFor } from './helpers';
 
 const scratch = useScratch();
 
@@ -160,30 +160,19 @@ describe('map: timeout', () => {
 describe('map: lazy input', () => {
   test('an endless generator works: it is read a bounded number of items ahead and closed on break', async () => {
     const ex = executor({ maxWorkers: 1 });
-    let pulled = 0;
-    let closed = false;
-    function* naturals() {
-      try {
-        for (let i = 0; ; i++) {
-          pulled++;
-          yield i;
-        }
-      } finally {
-        closed = true;
-      }
-    }
+    const input = endlessNaturals();
     const results: number[] = [];
-    for await (const value of ex.map('double', naturals())) {
+    for await (const value of ex.map('double', input.items)) {
       results.push(value);
       if (results.length === 10) break;
     }
     expect(results).toEqual([0, 2, 4, 6, 8, 10, 12, 14, 16, 18]);
-    await waitFor(() => closed, 5000, 'the generator to be closed');
+    await waitFor(() => input.closed, 5000, 'the generator to be closed');
     // 10 consumed, plus a window of a few chunks per child.
-    expect(pulled).toBeLessThan(30);
-    const after = pulled;
+    expect(input.produced).toBeLessThan(30);
+    const after = input.produced;
     await ex.submit('double', 1);
-    expect(pulled).toBe(after);
+    expect(input.produced).toBe(after);
   });
 
   test('an input that is not consumed is not read past the window', async () => {

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Pool } from '../src';
-import { fixture, isAlive, usePools, useScratchDir } from './helpers';
+import { fixture, isAlive, throwingAfter, throwingAfterAsync, usePools, useScratchDir } from './helpers';
 import { childrenOf, expectNoChildrenLeft, readLines, rejectionOf, thrownBy } from './faults-helpers';
 
 const TASKS = fixture('bad-input-tasks.js');
@@ -98,17 +98,8 @@ describe('tasks that cannot be found', () => {
 });
 
 describe('an input iterable that throws', () => {
-  function* failingInput(): Generator<number> {
-    yield 1;
-    yield 2;
-    throw new Error('the input broke');
-  }
-
-  async function* failingAsyncInput(): AsyncGenerator<number> {
-    yield 1;
-    yield 2;
-    throw new Error('the async input broke');
-  }
+  const failingInput = () => throwingAfter([1, 2], new Error('the input broke'));
+  const failingAsyncInput = () => throwingAfterAsync([1, 2], new Error('the async input broke'));
 
   test('rejects map and starmap with its own error', async () => {
     const p = pool();

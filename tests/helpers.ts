@@ -39,6 +39,39 @@ export async function waitFor(condition: () => boolean, timeout = 5000, what = '
   }
 }
 
+/** An endless input, 0, 1, 2, ..., that counts the items read from it and notes when it is closed. */
+export interface EndlessInput {
+  readonly items: Generator<number>;
+  produced: number;
+  closed: boolean;
+}
+
+export function endlessNaturals(): EndlessInput {
+  const state = { produced: 0, closed: false };
+  function* naturals(): Generator<number> {
+    try {
+      for (let i = 0; ; i++) {
+        state.produced++;
+        yield i;
+      }
+    } finally {
+      state.closed = true;
+    }
+  }
+  return Object.assign(state, { items: naturals() });
+}
+
+/** An input that yields `values`, then throws `error` (async: an async generator). */
+export function* throwingAfter<T>(values: T[], error: Error): Generator<T> {
+  yield* values;
+  throw error;
+}
+
+export async function* throwingAfterAsync<T>(values: T[], error: Error): AsyncGenerator<T> {
+  yield* values;
+  throw error;
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }

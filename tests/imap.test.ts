@@ -3,7 +3,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { fixture, usePools, useScratchDir, waitFor } from './helpers';
+import { endlessNaturals, fixture, throwingAfter, usePools, useScratchDir, waitFor } from './helpers';
 
 const TASKS = fixture('tasks.js');
 const SIGNAL = { module: fixture('signal.js') };
@@ -47,52 +47,30 @@ test('imapUnordered yields every result exactly once', async () => {
 
 test('an endless generator works, and breaking out of the loop stops reading it', async () => {
   const pool = makePool({ processes: 2, module: TASKS });
-  let produced = 0;
-  let finished = false;
-  function* naturals() {
-    try {
-      for (let i = 0; ; i++) {
-        produced++;
-        yield i;
-      }
-    } finally {
-      finished = true;
-    }
-  }
+  const input = endlessNaturals();
   const results: number[] = [];
-  for await (const square of pool.imap('square', naturals())) {
+  for await (const square of pool.imap('square', input.items)) {
     results.push(square);
     if (results.length === 10) break;
   }
   expect(results).toEqual([0, 1, 4, 9, 16, 25, 36, 49, 64, 81]);
   // The generator is closed (its finally ran), so it can produce nothing more.
-  await waitFor(() => finished, 5000, "the generator's finally block");
+  await waitFor(() => input.closed, 5000, "the generator's finally block");
   // Only a bounded number of items beyond those consumed was read ahead.
-  expect(produced).toBeLessThan(100);
+  expect(input.produced).toBeLessThan(100);
   // The pool goes on after the abandoned iteration.
   await expect(pool.apply('square', [12])).resolves.toBe(144);
 });
 
 test('imapUnordered over an endless generator also stops reading on break', async () => {
   const pool = makePool({ processes: 1, module: TASKS });
-  let produced = 0;
-  let finished = false;
-  function* naturals() {
-    try {
-      for (let i = 0; ; i++) {
-        produced++;
-        yield i;
-      }
-    } finally {
-      finished = true;
-    }
-  }
+  const input = endlessNaturals();
   let count = 0;
-  for await (const _ of pool.imapUnordered('square', naturals())) {
+  for await (const _ of pool.imapUnordered('square', input.items)) {
     if (++count === 5) break;
   }
-  await waitFor(() => finished, 5000, "the generator's finally block");
-  expect(produced).toBeLessThan(100);
+  await waitFor(() => input.closed, 5000, "the generator's finally block");
+  expect(input.produced).toBeLessThan(100);
 });
 
 test('imap reads an async iterable', async () => {
@@ -134,15 +112,10 @@ test('an item’s error is thrown at its position, after the earlier results', a
 test('an input that throws ends the iteration with its error after the results before it', async () => {
   const pool = makePool({ module: TASKS });
   const inputError = new Error('input broke');
-  function* broken() {
-    yield 1;
-    yield 2;
-    throw inputError;
-  }
   const results: number[] = [];
   let error: unknown;
   try {
-    for await (const value of pool.imap('square', broken())) results.push(value);
+    for await (const value of pool.imap('square', throwingAfter([1, 2], inputError))) results.push(value);
   } catch (e) {
     error = e;
   }

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { AsyncResult } from '../src';
-import { fixture, usePools, useScratchDir } from './helpers';
+import { fixture, throwingAfter, throwingAfterAsync, usePools, useScratchDir } from './helpers';
 
 const TASKS = fixture('tasks.js');
 const RECORD = { module: fixture('record.js') };
@@ -139,13 +139,8 @@ describe('inputs', () => {
   test('an input that throws rejects the call with its error, and the pool stays usable', async () => {
     const pool = makePool({ module: TASKS });
     const inputError = new Error('input broke');
-    function* broken() {
-      yield 1;
-      yield 2;
-      throw inputError;
-    }
-    await expect(pool.map('square', broken())).rejects.toBe(inputError);
-    await expect(pool.mapAsync('square', broken()).get()).rejects.toBe(inputError);
+    await expect(pool.map('square', throwingAfter([1, 2], inputError))).rejects.toBe(inputError);
+    await expect(pool.mapAsync('square', throwingAfter([1, 2], inputError)).get()).rejects.toBe(inputError);
     await expect(pool.map('square', [3])).resolves.toEqual([9]);
     expect(pool.broken).toBe(false);
   });
@@ -153,11 +148,7 @@ describe('inputs', () => {
   test('an async input that throws rejects the call with its error, and the pool stays usable', async () => {
     const pool = makePool({ module: TASKS });
     const inputError = new Error('async input broke');
-    async function* broken() {
-      yield 1;
-      throw inputError;
-    }
-    await expect(pool.map('square', broken())).rejects.toBe(inputError);
+    await expect(pool.map('square', throwingAfterAsync([1], inputError))).rejects.toBe(inputError);
     await expect(pool.map('square', [4])).resolves.toEqual([16]);
   });
 
