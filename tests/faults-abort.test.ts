@@ -4,8 +4,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { fixture, isAlive, usePools, useScratchDir, waitFor } from './helpers';
-import { expectNoChildrenLeft, readLines, rejectionOf, thrownBy } from './faults-helpers';
+import { fixture, isAlive, rejectionOf, thrownBy, usePools, useScratchDir, waitFor } from './helpers';
+import { expectNoChildrenLeft, readLines } from './faults-helpers';
 
 const HANG = fixture('hang.js');
 

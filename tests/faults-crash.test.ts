@@ -5,8 +5,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { BrokenPoolError, Pool } from '../src';
-import { fixture, isAlive, usePools, useScratchDir, waitFor } from './helpers';
-import { expectNoChildrenLeft, readLines, rejectionOf, Script } from './faults-helpers';
+import { fixture, isAlive, rejectionOf, usePools, useScratchDir, waitFor } from './helpers';
+import { expectNoChildrenLeft, readLines, Script } from './faults-helpers';
 
 const CRASH = fixture('crash-tasks.js');
 const INIT = fixture('crash-init.js');

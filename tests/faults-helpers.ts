@@ -41,26 +41,6 @@ export async function expectNoChildrenLeft(): Promise<void> {
   await waitFor(() => childrenOf(process.pid).length === 0, 5000, `no child processes left (${childrenOf(process.pid).join(' ')})`);
 }
 
-/** The rejection reason of a promise that must reject. */
-export async function rejectionOf(promise: PromiseLike<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('Expected the promise to reject, but it resolved');
-}
-
-/** The error thrown by a function that must throw synchronously. */
-export function thrownBy(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('Expected the function to throw, but it returned');
-}
-
 /** Send a signal, ignoring a process that is already gone. */
 export function killQuietly(pid: number, signal: NodeJS.Signals = 'SIGKILL'): void {
   try {

@@ -4,8 +4,8 @@
  */
 import path from 'node:path';
 import { BrokenPoolError } from '../src';
-import { fixture, isAlive, sleep, usePools, useScratchDir, waitFor } from './helpers';
-import { expectNoChildrenLeft, readLines, rejectionOf } from './faults-helpers';
+import { fixture, isAlive, rejectionOf, sleep, usePools, useScratchDir, waitFor } from './helpers';
+import { expectNoChildrenLeft, readLines } from './faults-helpers';
 
 const INIT = fixture('crash-init.js');
 

@@ -3,8 +3,8 @@
  * that sends its own messages, even ones shaped like the pool's, or that floods the output, disturbs nothing.
  */
 import { BrokenPoolError } from '../src';
-import { fixture, usePools } from './helpers';
-import { expectNoChildrenLeft, rejectionOf, Script } from './faults-helpers';
+import { fixture, rejectionOf, usePools } from './helpers';
+import { expectNoChildrenLeft, Script } from './faults-helpers';
 
 const IMPOSTOR = fixture('impostor-messages.js');
 

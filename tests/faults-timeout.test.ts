@@ -5,8 +5,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Pool, TimeoutError } from '../src';
-import { fixture, isAlive, usePools, useScratchDir, waitFor } from './helpers';
-import { expectNoChildrenLeft, rejectionOf } from './faults-helpers';
+import { fixture, isAlive, rejectionOf, usePools, useScratchDir, waitFor } from './helpers';
+import { expectNoChildrenLeft } from './faults-helpers';
 
 const HANG = fixture('hang.js');
 

@@ -6,8 +6,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Pool } from '../src';
-import { fixture, isAlive, throwingAfter, throwingAfterAsync, usePools, useScratchDir } from './helpers';
-import { childrenOf, expectNoChildrenLeft, readLines, rejectionOf, thrownBy } from './faults-helpers';
+import { fixture, isAlive, rejectionOf, throwingAfter, throwingAfterAsync, thrownBy, usePools, useScratchDir } from './helpers';
+import { childrenOf, expectNoChildrenLeft, readLines } from './faults-helpers';
 
 const TASKS = fixture('bad-input-tasks.js');
 

@@ -1,6 +1,6 @@
 /**
  * Shared by the tests: fixture paths, checks that no child outlives its pool, pools that are terminated after
- * each test, and scratch directories.
+ * each test, scratch directories, inputs that never end or that throw, and catching what a call throws.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -70,6 +70,26 @@ export function* throwingAfter<T>(values: T[], error: Error): Generator<T> {
 export async function* throwingAfterAsync<T>(values: T[], error: Error): AsyncGenerator<T> {
   yield* values;
   throw error;
+}
+
+/** The rejection reason of a promise that must reject. */
+export async function rejectionOf<E = unknown>(promise: PromiseLike<unknown>): Promise<E> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as E;
+  }
+  throw new Error('Expected the promise to reject, but it resolved');
+}
+
+/** The error thrown by a function that must throw synchronously. */
+export function thrownBy(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (error) {
+    return error;
+  }
+  throw new Error('Expected the function to throw, but it returned');
 }
 
 export function sleep(ms: number): Promise<void> {

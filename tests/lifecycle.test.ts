@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Pool, PoolStateError } from '../src';
-import { fixture, isAlive, usePools, useScratchDir, waitFor } from './helpers';
+import { fixture, isAlive, thrownBy, usePools, useScratchDir, waitFor } from './helpers';
 
 const TASKS = fixture('tasks.js');
 const PACKAGE_ENTRY = path.join(__dirname, '..', 'dist', 'src', 'index.js');
@@ -17,15 +17,6 @@ const makePool = usePools({ processes: 1 });
 const scratch = useScratchDir('forkpool-lifecycle-', 'file');
 
 /** Whatever `fn` throws synchronously; fails if it returns. */
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a synchronous throw');
-}
-
 describe('close()', () => {
   test('lets queued work finish, then the children exit and join() resolves', async () => {
     const pool = makePool({ processes: 2, module: TASKS });
@@ -142,11 +133,11 @@ describe.each(['close', 'terminate'] as const)('submitting after %s()', (stop) =
   test('applyAsync, mapAsync, starmapAsync, imap and imapUnordered throw PoolStateError', async () => {
     const pool = makePool({ module: TASKS });
     pool[stop]();
-    expect(thrown(() => pool.applyAsync('square', [2]))).toBeInstanceOf(PoolStateError);
-    expect(thrown(() => pool.mapAsync('square', [2]))).toBeInstanceOf(PoolStateError);
-    expect(thrown(() => pool.starmapAsync('square', [[2]]))).toBeInstanceOf(PoolStateError);
-    expect(thrown(() => pool.imap('square', [2]))).toBeInstanceOf(PoolStateError);
-    expect(thrown(() => pool.imapUnordered('square', [2]))).toBeInstanceOf(PoolStateError);
+    expect(thrownBy(() => pool.applyAsync('square', [2]))).toBeInstanceOf(PoolStateError);
+    expect(thrownBy(() => pool.mapAsync('square', [2]))).toBeInstanceOf(PoolStateError);
+    expect(thrownBy(() => pool.starmapAsync('square', [[2]]))).toBeInstanceOf(PoolStateError);
+    expect(thrownBy(() => pool.imap('square', [2]))).toBeInstanceOf(PoolStateError);
+    expect(thrownBy(() => pool.imapUnordered('square', [2]))).toBeInstanceOf(PoolStateError);
     await pool.join();
   });
 });

@@ -8,21 +8,12 @@
  */
 import { types } from 'node:util';
 import type { Serialization } from '../src';
-import { fixture, usePools } from './helpers';
+import { fixture, rejectionOf, usePools } from './helpers';
 
 const VALUES = fixture('values.js');
 const ERRORS = fixture('errors.js');
 
 const makePool = usePools({ processes: 1 });
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  const outcome = await promise.then(
-    (value) => ({ value }),
-    (error: unknown) => ({ error }),
-  );
-  if (!('error' in outcome)) throw new Error(`expected a rejection, got ${String(outcome.value)}`);
-  return outcome.error as Error;
-}
 
 describe("values under the default 'advanced' serialization", () => {
   test.each([
@@ -124,7 +115,7 @@ describe.each<Serialization>(['advanced', 'json'])('what cannot be sent (%s)', (
 
   test('a symbol argument fails only that task, with a TypeError saying what could not be sent', async () => {
     const pool = makePool({ module: VALUES, serialization });
-    const error = await rejection(pool.apply('echo', [{ key: Symbol('tag') }]));
+    const error = await rejectionOf<Error>(pool.apply('echo', [{ key: Symbol('tag') }]));
     expect(error).toBeInstanceOf(TypeError);
     expect(error.message).toMatch(/symbol/i);
     await expect(pool.apply('echo', ['next'])).resolves.toBe('next');
@@ -132,7 +123,7 @@ describe.each<Serialization>(['advanced', 'json'])('what cannot be sent (%s)', (
 
   test('a function result fails only that task, with a TypeError saying what could not be sent', async () => {
     const pool = makePool({ module: fixture('unsendable.js'), serialization });
-    const error = await rejection(pool.apply('returnsFunction'));
+    const error = await rejectionOf<Error>(pool.apply('returnsFunction'));
     expect(error).toBeInstanceOf(TypeError);
     expect(error.message).toMatch(/result/i);
     expect(error.message).toMatch(/function|helper/);
@@ -142,7 +133,7 @@ describe.each<Serialization>(['advanced', 'json'])('what cannot be sent (%s)', (
 
   test('a symbol result fails only that task, with a TypeError saying what could not be sent', async () => {
     const pool = makePool({ module: fixture('unsendable.js'), serialization });
-    const error = await rejection(pool.apply('returnsSymbol'));
+    const error = await rejectionOf<Error>(pool.apply('returnsSymbol'));
     expect(error).toBeInstanceOf(TypeError);
     expect(error.message).toMatch(/symbol/i);
     await expect(pool.apply({ module: VALUES, name: 'echo' }, [3])).resolves.toBe(3);
@@ -159,18 +150,18 @@ describe.each<Serialization>(['advanced', 'json'])('what cannot be sent (%s)', (
 describe.each<Serialization>(['advanced', 'json'])('task errors (%s)', (serialization) => {
   test('built-in error classes come back as themselves', async () => {
     const pool = makePool({ module: ERRORS, serialization });
-    const typeError = await rejection(pool.apply('typeError'));
+    const typeError = await rejectionOf<Error>(pool.apply('typeError'));
     expect(typeError).toBeInstanceOf(TypeError);
     expect(typeError.name).toBe('TypeError');
     expect(typeError.message).toBe('wrong type');
-    const rangeError = await rejection(pool.apply('rangeError'));
+    const rangeError = await rejectionOf<Error>(pool.apply('rangeError'));
     expect(rangeError).toBeInstanceOf(RangeError);
     expect(rangeError.message).toBe('out of range');
   });
 
   test('name, message, code, own enumerable properties and cause are kept', async () => {
     const pool = makePool({ module: ERRORS, serialization });
-    const error = await rejection(pool.apply('detailed'));
+    const error = await rejectionOf<Error>(pool.apply('detailed'));
     expect(error).toBeInstanceOf(Error);
     expect(error).toMatchObject({
       name: 'Error',
@@ -184,14 +175,14 @@ describe.each<Serialization>(['advanced', 'json'])('task errors (%s)', (serializ
 
   test("the stack contains the child's stack", async () => {
     const pool = makePool({ module: ERRORS, serialization });
-    const error = await rejection(pool.apply('rangeError'));
+    const error = await rejectionOf<Error>(pool.apply('rangeError'));
     expect(error.stack).toContain(ERRORS);
     expect(error.stack).toContain('out of range');
   });
 
   test("a custom error class keeps its name and properties", async () => {
     const pool = makePool({ module: ERRORS, serialization });
-    const error = await rejection(pool.apply('custom'));
+    const error = await rejectionOf<Error>(pool.apply('custom'));
     expect(error).toBeInstanceOf(Error);
     expect(error.name).toBe('QuotaError');
     expect(error.message).toBe('over quota');
@@ -200,7 +191,7 @@ describe.each<Serialization>(['advanced', 'json'])('task errors (%s)', (serializ
 
   test('a rejected promise of an async task is rebuilt the same way', async () => {
     const pool = makePool({ module: ERRORS, serialization });
-    const error = await rejection(pool.apply('rejects'));
+    const error = await rejectionOf<Error>(pool.apply('rejects'));
     expect(error).toBeInstanceOf(RangeError);
     expect(error.message).toBe('async rejection');
   });
@@ -213,7 +204,7 @@ describe.each<Serialization>(['advanced', 'json'])('task errors (%s)', (serializ
   ])('throwing %s rejects with an error describing the value', async (_, value) => {
     const pool = makePool({ module: ERRORS, serialization });
     // No argument rather than `undefined`: JSON would send an undefined argument as null.
-    const error = await rejection(pool.apply('throwValue', value === undefined ? [] : [value]));
+    const error = await rejectionOf<Error>(pool.apply('throwValue', value === undefined ? [] : [value]));
     expect(error).toBeInstanceOf(Error);
     expect(error.message).toContain(String(value));
     // The pool is fine afterwards.
