@@ -22,7 +22,7 @@ export const ROOT = findRoot(__dirname);
 export const BENCH = path.join(ROOT, 'bench');
 /** forkpool as users get it: the built package. */
 export const PACKAGE_ENTRY = path.join(ROOT, 'dist', 'src');
-export const CHILD_SCRIPT = path.join(ROOT, 'dist', 'workers', 'child.js');
+export const CHILD_SCRIPT = path.join(ROOT, 'dist', 'child.js');
 
 /** The task functions, plain CommonJS so that every pool's children load them without a compiler. */
 export const TASKS = path.join(BENCH, 'tasks', 'tasks.js');

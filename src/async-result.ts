@@ -3,8 +3,8 @@
  */
 import { PoolStateError } from './errors';
 import { checkTimeout } from './options';
-import { reportCallbackError } from './report';
-import { settledWithin, withTimeout } from './wait';
+import { reportCallbackError } from './calls/callback-warning';
+import { settledWithin, withTimeout } from './calls/deadline';
 
 export interface AsyncResultCallbacks<T> {
   callback?: (result: T) => void;

@@ -1,14 +1,15 @@
 /**
  * ProcessPoolExecutor: concurrent.futures' face of the pool, over the same engine as Pool.
  */
-import { chunkedInputWindow, createEngine } from './engine-setup';
-import type { Engine } from './engine';
+import { ImapIterator } from './calls/imap-call';
+import { isIterable, resolveChunkSize } from './calls/input';
+import { chunkedInputWindow, createEngine } from './calls/pool-setup';
+import type { TaskResolver } from './calls/task-resolver';
 import { PoolStateError } from './errors';
 import { Future } from './future';
-import { ImapIterator } from './imap-iterator';
 import { checkTimeout, resolvePoolOptions, type PoolOptions } from './options';
-import { isIterable, resolveChunkSize } from './chunk';
-import { describe, type TaskArgs, type TaskRef, type TaskResolver, type TaskResult } from './task-ref';
+import type { Engine } from './scheduler/engine';
+import { describe, type TaskArgs, type TaskRef, type TaskResult } from './task-ref';
 
 export interface ExecutorOptions<M = any> extends Omit<PoolOptions<M>, 'processes'> {
   /** Number of child processes. @default os.availableParallelism() */

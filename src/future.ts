@@ -2,13 +2,13 @@
  * Future: concurrent.futures' handle on one submitted call, and a PromiseLike of its result.
  */
 import pDefer from 'p-defer';
-import type { Engine } from './engine';
+import { reportCallbackError } from './calls/callback-warning';
+import { withTimeout } from './calls/deadline';
 import { CancelledError } from './errors';
 import { checkTimeout } from './options';
-import type { TaskSpec } from './protocol';
-import { reportCallbackError } from './report';
-import { Task, maxTasksAhead, type TaskSink } from './task';
-import { withTimeout } from './wait';
+import type { Engine } from './scheduler/engine';
+import { Task, maxTasksAhead, type TaskSink } from './scheduler/task';
+import type { TaskSpec } from './shared/protocol';
 
 type FutureOutcome = { value: unknown } | { error: unknown } | { cancelled: true };
 

@@ -6,8 +6,8 @@ export { AsyncResult } from './async-result';
 export { ProcessPoolExecutor } from './executor';
 export type { ExecutorMapOptions, ExecutorOptions, ShutdownOptions } from './executor';
 export { Future } from './future';
-export { ALL_COMPLETED, FIRST_COMPLETED, FIRST_EXCEPTION, asCompleted, wait } from './futures-wait';
-export type { CompletedFuture, ReturnWhen } from './futures-wait';
+export { ALL_COMPLETED, FIRST_COMPLETED, FIRST_EXCEPTION, asCompleted, wait } from './futures';
+export type { CompletedFuture, ReturnWhen } from './futures';
 export { BrokenPoolError, CancelledError, PoolError, PoolStateError, TimeoutError } from './errors';
 export type { ChildExit } from './errors';
 export type {

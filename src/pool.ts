@@ -3,12 +3,14 @@
  * turns each call into tasks, and leaves scheduling to the engine.
  */
 import { AsyncResult } from './async-result';
-import { ApplyCall, MapCall } from './calls';
-import { argumentLists, collect, defaultChunkSize, isIterable, resolveChunkSize } from './chunk';
-import type { Engine } from './engine';
-import { chunkedInputWindow, createEngine } from './engine-setup';
+import { ApplyCall } from './calls/apply-call';
+import type { CallOptions } from './calls/call';
+import { ImapIterator } from './calls/imap-call';
+import { argumentLists, collect, defaultChunkSize, isIterable, resolveChunkSize } from './calls/input';
+import { MapCall } from './calls/map-call';
+import { chunkedInputWindow, createEngine } from './calls/pool-setup';
+import type { TaskResolver } from './calls/task-resolver';
 import { PoolStateError } from './errors';
-import { ImapIterator } from './imap-iterator';
 import {
   checkTaskOptions,
   resolvePoolOptions,
@@ -17,9 +19,9 @@ import {
   type PoolOptions,
   type TaskOptions,
 } from './options';
-import { describe, type TaskResolver, type TaskArgs, type TaskRef, type TaskResult } from './task-ref';
-import type { CallOptions } from './call';
-import type { TaskSpec } from './protocol';
+import type { Engine } from './scheduler/engine';
+import type { TaskSpec } from './shared/protocol';
+import { describe, type TaskArgs, type TaskRef, type TaskResult } from './task-ref';
 
 type Input<T> = Iterable<T> | AsyncIterable<T>;
 

@@ -1,9 +1,7 @@
 /**
  * The three ways to name a task (an export of the pool's module, an export of any module, a self-contained
- * function) and their translation into the {@link TaskSpec} a child can load.
+ * function), and the types of their arguments and results.
  */
-import path from 'node:path';
-import type { ModuleLocation, TaskSpec } from './protocol';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyFunction = (...args: any[]) => any;
@@ -35,86 +33,6 @@ type FunctionOf<M, T> = T extends string
 export type TaskArgs<M, T> = Parameters<FunctionOf<M, T>>;
 /** What the task `T` resolves to, async tasks unwrapped. */
 export type TaskResult<M, T> = Awaited<ReturnType<FunctionOf<M, T>>>;
-
-let nextSpecId = 1;
-
-/**
- * Turns TaskRefs into TaskSpecs, relative paths against the directory the pool was created in. The same
- * task always gets the same spec, so a child is sent it once and then only its id.
- */
-export class TaskResolver {
-  readonly #baseDir: string;
-  readonly #defaultModule: string | undefined;
-  readonly #functions = new WeakMap<AnyFunction, TaskSpec>();
-  /** By source text too: an arrow written in a call is a new function object every time. */
-  readonly #sources = new Map<string, TaskSpec>();
-  readonly #modules = new Map<string, TaskSpec>();
-
-  constructor(baseDir: string, defaultModule: string | undefined) {
-    this.#baseDir = baseDir;
-    this.#defaultModule = defaultModule === undefined ? undefined : this.#resolveModule(defaultModule);
-  }
-
-  /** Where the pool's default module is, if it has one. */
-  get defaultModule(): ModuleLocation | null {
-    return this.#defaultModule === undefined ? null : { module: this.#defaultModule, baseDir: this.#baseDir };
-  }
-
-  /** @throws TypeError for something that is not a TaskRef, or a name with no default module to find it in. */
-  resolve(ref: unknown, role = 'task'): TaskSpec {
-    if (typeof ref === 'string') {
-      if (this.#defaultModule === undefined) {
-        throw new TypeError(
-          `The ${role} '${ref}' names an export of the pool's default module, but the pool has no \`module\` option. ` +
-            `Pass \`module\` to the pool, or name the ${role} as { module, name } or a function.`,
-        );
-      }
-      return this.#moduleSpec(this.#defaultModule, ref);
-    }
-    if (typeof ref === 'function') return this.#resolveInline(ref as AnyFunction);
-    if (typeof ref === 'object' && ref !== null && typeof (ref as ModuleTaskRef).module === 'string') {
-      const { module, name = 'default' } = ref as ModuleTaskRef;
-      if (typeof name !== 'string') throw new TypeError(`The ${role}'s \`name\` must be a string, got ${typeof name}.`);
-      return this.#moduleSpec(this.#resolveModule(module), name);
-    }
-    throw new TypeError(
-      `Expected the ${role} to be an export name, { module, name } or a function, got ${describe(ref)}.`,
-    );
-  }
-
-  #resolveInline(fn: AnyFunction): TaskSpec {
-    let spec = this.#functions.get(fn);
-    if (spec === undefined) {
-      const source = Function.prototype.toString.call(fn);
-      if (/\{\s*\[native code\]\s*\}\s*$/.test(source)) {
-        throw new TypeError(
-          `The task ${fn.name || '(anonymous)'} is a native or bound function, which has no source to ship to a child. ` +
-            'Wrap it in a self-contained function, or export it from a module.',
-        );
-      }
-      spec = this.#sources.get(source) ?? { id: nextSpecId++, kind: 'inline', source, name: fn.name };
-      this.#sources.set(source, spec);
-      this.#functions.set(fn, spec);
-    }
-    return spec;
-  }
-
-  #moduleSpec(module: string, name: string): TaskSpec {
-    const key = `${module}\0${name}`;
-    let spec = this.#modules.get(key);
-    if (spec === undefined) {
-      spec = { id: nextSpecId++, kind: 'module', module, name, baseDir: this.#baseDir };
-      this.#modules.set(key, spec);
-    }
-    return spec;
-  }
-
-  #resolveModule(module: string): string {
-    if (path.isAbsolute(module) || module.startsWith('file:')) return module;
-    if (module.startsWith('.')) return path.resolve(this.#baseDir, module);
-    return module; // a package name: the child resolves it from baseDir
-  }
-}
 
 export function describe(value: unknown): string {
   if (value === null) return 'null';

@@ -1,4 +1,4 @@
-// The forked child script must be JavaScript: build dist/ (src/, and workers/ bundled into one child
+// The forked child script must be JavaScript: build dist/ (src/, and child/ bundled into one child
 // script) before any test forks a child.
 const { execFileSync } = require('node:child_process');
 const path = require('node:path');

@@ -1,7 +1,7 @@
 /**
  * Chunk sizes and the argument lists of map-like calls.
  */
-import { checkPositiveInteger } from './options';
+import { checkPositiveInteger } from '../options';
 
 /** Python's default for an input of known length: about four chunks per process. */
 export function defaultChunkSize(length: number, processes: number): number {

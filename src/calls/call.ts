@@ -2,10 +2,10 @@
  * What every submitting call shares: its tasks, its per-task options, and its one listener on the
  * caller's AbortSignal (one per call, however many chunks it has).
  */
-import type { Engine } from './engine';
-import type { ChunkValues } from './packing';
-import type { TaskSpec } from './protocol';
-import { Task, maxTasksAhead, type TaskSink } from './task';
+import type { Engine } from '../scheduler/engine';
+import { Task, maxTasksAhead, type TaskSink } from '../scheduler/task';
+import type { ChunkValues } from '../shared/packing';
+import type { TaskSpec } from '../shared/protocol';
 
 export interface CallOptions {
   timeout: number | undefined;

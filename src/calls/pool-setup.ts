@@ -1,9 +1,9 @@
 /**
  * What Pool and ProcessPoolExecutor share when they start: the task resolver and the engine.
  */
-import { Engine } from './engine';
-import type { ResolvedPoolOptions } from './options';
-import { TaskResolver } from './task-ref';
+import type { ResolvedPoolOptions } from '../options';
+import { Engine } from '../scheduler/engine';
+import { TaskResolver } from './task-resolver';
 
 /** Chunks per child a lazily read input keeps submitted and not yet consumed: enough to keep every child busy. */
 const INPUT_WINDOW_PER_CHILD = 4;

@@ -9,7 +9,7 @@
  * Pool messages carry the {@link MESSAGE_TAG} key; anything else on the channel (a task calling
  * `process.send` itself) is not the pool's and is ignored by both sides.
  */
-import type { WireError } from './errors';
+import type { WireError } from './wire-error';
 import type { ChunkValues } from './packing';
 
 export const MESSAGE_TAG = '__forkpool__';

@@ -7,7 +7,7 @@
  * each task at once.
  */
 
-import { maxUnsentResults } from '../src/protocol';
+import { maxUnsentResults } from '../src/shared/protocol';
 
 /** Tasks asked for at first, and at least ever after. */
 const MIN_WINDOW = 2;

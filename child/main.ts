@@ -12,10 +12,10 @@ import {
   type TaskSpec,
   type WireResult,
   type WireTask,
-} from '../src/protocol';
-import { toWireError } from '../src/errors';
-import { packNumbers } from '../src/packing';
-import { findJsonUnsendable, unsendableError } from '../src/sendable';
+} from '../src/shared/protocol';
+import { packNumbers } from '../src/shared/packing';
+import { findJsonUnsendable, unsendableError } from '../src/shared/sendable';
+import { toWireError } from '../src/shared/wire-error';
 import { CreditWindow } from './credit-window';
 import { explainInlineError, loadTask, preloadModule } from './load-task';
 import { watchParent } from './orphan-watch';

@@ -4,19 +4,19 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import type { ChildExit } from './errors';
-import { isPoolMessage, tag, type ChildMessage, type InitMessage, type ParentMessage, type WireTask } from './protocol';
-import type { ResolvedPoolOptions } from './options';
-import { packNumbers } from './packing';
+import type { ChildExit } from '../errors';
+import type { ResolvedPoolOptions } from '../options';
+import { packNumbers } from '../shared/packing';
+import { isPoolMessage, tag, type ChildMessage, type InitMessage, type ParentMessage, type WireTask } from '../shared/protocol';
 import type { Task } from './task';
 
 /**
- * The forked entry must be JavaScript. The compiled package has it at dist/workers/child.js beside
- * dist/src/; run from the TypeScript sources (ts-jest, ts-node), the same build in dist/ is used.
+ * The forked entry must be JavaScript. The compiled package has it at dist/child.js beside dist/src/; run
+ * from the TypeScript sources (ts-jest, ts-node), the same build in dist/ is used.
  */
 export const CHILD_SCRIPT = __filename.endsWith('.ts')
-  ? path.join(__dirname, '..', 'dist', 'workers', 'child.js')
-  : path.join(__dirname, '..', 'workers', 'child.js');
+  ? path.join(__dirname, '..', '..', 'dist', 'child.js')
+  : path.join(__dirname, '..', '..', 'child.js');
 
 /** Grace between SIGTERM and SIGKILL when a child is stopped. */
 const KILL_TIMEOUT_MS = 1000;

@@ -8,7 +8,7 @@
  * would cost a V8 isolate each.
  *
  * Where there is no POSIX shell (Windows), each child watches its parent from a thread of its own instead
- * (workers/orphan-watch.ts).
+ * (child/orphan-watch.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';

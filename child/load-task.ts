@@ -5,7 +5,7 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL, fileURLToPath } from 'node:url';
-import type { ModuleLocation, TaskSpec } from '../src/protocol';
+import type { ModuleLocation, TaskSpec } from '../src/shared/protocol';
 
 type TaskFunction = (...args: unknown[]) => unknown;
 

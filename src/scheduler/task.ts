@@ -1,9 +1,9 @@
 /**
  * One unit of scheduling: a chunk of calls of one function, plus where its outcome goes.
  */
-import type { ChunkValues } from './packing';
-import type { TaskSpec } from './protocol';
-import type { WorkerHandle } from './worker-handle';
+import type { ChunkValues } from '../shared/packing';
+import type { TaskSpec } from '../shared/protocol';
+import type { WorkerHandle } from './child-handle';
 
 /**
  * Receives the outcome of the tasks of one call (an apply, a map, an imap...). One object per call rather

@@ -3,15 +3,16 @@
  * queue of tasks and the pool's lifecycle, and answers every child's request for work.
  */
 import pDefer from 'p-defer';
-import { BrokenPoolError, PoolStateError, TimeoutError, fromWireError, type ChildExit } from './errors';
-import { maxUnsentResults, tag, type ChildMessage } from './protocol';
-import type { ResolvedPoolOptions } from './options';
-import { findJsonUnsendable, unsendableError } from './sendable';
-import { Task } from './task';
+import { BrokenPoolError, PoolStateError, TimeoutError, type ChildExit } from '../errors';
+import type { ResolvedPoolOptions } from '../options';
+import type { ChunkValues } from '../shared/packing';
+import { maxUnsentResults, tag, type ChildMessage } from '../shared/protocol';
+import { findJsonUnsendable, unsendableError } from '../shared/sendable';
+import { fromWireError } from '../shared/wire-error';
+import { WorkerHandle, type ChildSetup, type WorkerOwner, type WorkerState } from './child-handle';
 import { OrphanGuard } from './orphan-guard';
-import type { ChunkValues } from './packing';
+import { Task } from './task';
 import { TaskQueue } from './task-queue';
-import { WorkerHandle, type ChildSetup, type WorkerOwner, type WorkerState } from './worker-handle';
 
 /**
  * With `onWorkerCrash: 'respawn'`, this many children in a row dying before they are ready break the pool:

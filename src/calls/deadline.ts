@@ -1,7 +1,7 @@
 /**
  * Racing a promise against a deadline without leaving a timer behind once either side wins.
  */
-import { TimeoutError } from './errors';
+import { TimeoutError } from '../errors';
 
 /** Settle with `promise`, or reject with TimeoutError(message) if `timeout` ms pass first. */
 export function withTimeout<T>(promise: Promise<T>, timeout: number | undefined, message: string): Promise<T> {

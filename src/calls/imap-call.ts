@@ -8,11 +8,11 @@
  */
 import pDefer, { type DeferredPromise } from 'p-defer';
 import { Call, type CallOptions } from './call';
-import type { Engine, OpenInput } from './engine';
-import type { ChunkValues } from './packing';
-import { CancelledError, PoolStateError, TimeoutError } from './errors';
-import type { TaskSpec } from './protocol';
-import type { Task } from './task';
+import { CancelledError, PoolStateError, TimeoutError } from '../errors';
+import type { Engine, OpenInput } from '../scheduler/engine';
+import type { Task } from '../scheduler/task';
+import type { ChunkValues } from '../shared/packing';
+import type { TaskSpec } from '../shared/protocol';
 
 export interface ImapOptions extends CallOptions {
   /** Items per task. */
