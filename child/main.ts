@@ -3,7 +3,10 @@
  * order they came, and answer with their outcomes, which also ask for more.
  */
 import {
-  isPoolMessage,
+  MESSAGE_TAG,
+  PROTOCOL_VERSION,
+  VERSION_STAMP,
+  stampOf,
   tag,
   type ChildMessage,
   type InitMessage,
@@ -14,13 +17,23 @@ import {
   type WireTask,
 } from '../src/shared/protocol';
 import { packNumbers } from '../src/shared/packing';
+import { CHILD_PAGE_FD, PageClaimer } from '../src/shared/progress-page';
 import { findJsonUnsendable, unsendableError } from '../src/shared/sendable';
 import { toWireError } from '../src/shared/wire-error';
 import { CreditWindow } from './credit-window';
 import { explainInlineError, loadTask, preloadModule } from './load-task';
 import { watchParent } from './orphan-watch';
 
-const queue: WireTask[] = [];
+/** A task received, with its number on the progress page. */
+interface HeldTask extends WireTask {
+  seq: number;
+}
+
+const queue: HeldTask[] = [];
+/** Tasks received so far: the next one's `seq` is one more. */
+let received = 0;
+/** Claims each task before it runs; null without a progress page, where the parent takes nothing back. */
+let page: PageClaimer | null = null;
 const specs = new Map<number, TaskSpec>();
 const window = new CreditWindow();
 /** Outcomes not yet sent, and when the oldest of them was ready. */
@@ -29,6 +42,8 @@ let oldestUnsent = 0;
 let running = false;
 let exitRequested = false;
 let serialization: InitMessage['serialization'] = 'advanced';
+/** The stamp on this child's messages, from `pool:init`. */
+let token = '';
 
 function send(message: ChildMessage): void {
   process.send!(message);
@@ -36,6 +51,8 @@ function send(message: ChildMessage): void {
 
 async function initialize(message: InitMessage): Promise<void> {
   serialization = message.serialization;
+  token = message.token;
+  if (message.page) page = new PageClaimer(CHILD_PAGE_FD);
   try {
     // Started before user code runs, which may hang.
     if (message.watchParent) watchParent();
@@ -44,10 +61,10 @@ async function initialize(message: InitMessage): Promise<void> {
       await initializer(...message.initargs);
     }
   } catch (error) {
-    send(tag({ type: 'pool:init-error', error: toWireError(explainInlineError(error)) }));
+    send(tag({ type: 'pool:init-error', error: toWireError(explainInlineError(error)) }, token));
     return;
   }
-  send(tag({ type: 'pool:ready', credits: window.size }));
+  send(tag({ type: 'pool:ready', credits: window.size }, token));
   // After the ask, which is on its way: the first task arrives while the module loads.
   if (message.preload !== null) preloadModule(message.preload);
 }
@@ -57,6 +74,11 @@ async function drain(): Promise<void> {
   running = true;
   while (queue.length > 0) {
     const task = queue.shift()!;
+    if (page !== null && !page.claim(task.seq)) {
+      // Taken back by the parent, which has given it to another child.
+      skipped.push(task.id);
+      continue;
+    }
     // The global `performance`: importing perf_hooks would add to every child's start-up.
     const started = performance.now();
     const result = await runTask(task);
@@ -71,6 +93,7 @@ async function drain(): Promise<void> {
     if (task.urgent || failed || queue.length === 0 || window.shouldFlush(unsent.length, finished - oldestUnsent)) flush();
   }
   running = false;
+  if (skipped.length > 0) flush();
   if (exitRequested) exitWhenFlushed();
 }
 
@@ -98,8 +121,9 @@ function checked(result: WireResult): WireResult {
   return problem === undefined ? result : failure(result.id, unsendableError('The task result', problem));
 }
 
-/** Ids of tasks dropped here and not yet reported (nor asked for again). */
+/** Ids of tasks dropped here, and of tasks taken back by the parent, not yet reported (nor asked for again). */
 let dropped: number[] = [];
+let skipped: number[] = [];
 /** Calls that failed here, newest last: tasks of theirs still on the way are dropped when they arrive. */
 const failedCalls = new Set<number>();
 const FAILED_CALLS_KEPT = 256;
@@ -115,11 +139,15 @@ function dropCall(call: number): void {
 function flush(): void {
   const results = unsent;
   unsent = [];
-  const credits = window.refill(results.length) + dropped.length;
-  const message = tag<ResultsMessage>({ type: 'pool:results', results, credits });
+  const credits = window.refill(results.length) + dropped.length + skipped.length;
+  const message = tag<ResultsMessage>({ type: 'pool:results', results, credits }, token);
   if (dropped.length > 0) {
     message.dropped = dropped;
     dropped = [];
+  }
+  if (skipped.length > 0) {
+    message.skipped = skipped;
+    skipped = [];
   }
   try {
     send(message);
@@ -128,7 +156,10 @@ function flush(): void {
     // outcome on its own, so that only the unsendable ones fail. The first carries the credits.
     for (let i = 0; i < results.length; i++) {
       const one = { ...message, results: [results[i]], credits: i === 0 ? credits : 0 };
-      if (i > 0) delete one.dropped;
+      if (i > 0) {
+        delete one.dropped;
+        delete one.skipped;
+      }
       try {
         send(one);
       } catch (error) {
@@ -165,7 +196,12 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 }
 
 function onMessage(message: unknown): void {
-  if (!isPoolMessage(message)) return;
+  const stamp = stampOf(message);
+  if (stamp !== PROTOCOL_VERSION) {
+    // A parent of another release: say which version this script speaks, in the form every release reads.
+    if (typeof stamp === 'number') process.send!({ [MESSAGE_TAG]: VERSION_STAMP, version: PROTOCOL_VERSION });
+    return;
+  }
   const parentMessage = message as ParentMessage;
   switch (parentMessage.type) {
     case 'pool:init':
@@ -173,25 +209,17 @@ function onMessage(message: unknown): void {
       break;
     case 'pool:tasks':
       for (const task of parentMessage.tasks) {
+        const held = task as HeldTask;
+        held.seq = ++received;
         if (task.spec !== undefined) specs.set(task.fn, task.spec);
         if (failedCalls.has(task.call)) dropped.push(task.id);
-        else queue.push(task);
+        else queue.push(held);
       }
       if (!running) {
         if (queue.length > 0) void drain();
         else if (dropped.length > 0) flush();
       }
       break;
-    case 'pool:cancel': {
-      const before = queue.length;
-      for (const id of parentMessage.ids) {
-        const at = queue.findIndex((queued) => queued.id === id);
-        if (at !== -1) queue.splice(at, 1);
-      }
-      const dropped = before - queue.length;
-      if (dropped > 0) send(tag({ type: 'pool:ready', credits: dropped }));
-      break;
-    }
     case 'pool:exit':
       exitRequested = true;
       if (!running) exitWhenFlushed();

@@ -105,7 +105,7 @@ export class ProcessPoolExecutor<M = any> implements AsyncDisposable {
     this.#shutdown = true;
     if (cancelFutures) {
       for (const future of [...this.#pending]) future.cancel();
-      for (const map of this.#maps) map.cancelQueued();
+      for (const map of this.#maps) map.cancelNotStarted();
     }
     this.#maps.clear();
     this.#engine.close();

@@ -7,7 +7,7 @@ import { withTimeout } from './calls/deadline';
 import { CancelledError } from './errors';
 import { checkTimeout } from './options';
 import type { Engine } from './scheduler/engine';
-import { Task, maxTasksAhead, type TaskSink } from './scheduler/task';
+import { Task, type TaskSink } from './scheduler/task';
 import type { TaskSpec } from './shared/protocol';
 
 type FutureOutcome = { value: unknown } | { error: unknown } | { cancelled: true };
@@ -27,17 +27,17 @@ export class Future<T = unknown> implements PromiseLike<T> {
   /** @internal Created by ProcessPoolExecutor.submit. */
   constructor(engine: Engine, spec: TaskSpec, args: unknown[], timeout: number | undefined) {
     this.#engine = engine;
-    this.#task = new Task(spec, [args], true, this.#sink, 0, 0, timeout, maxTasksAhead({ deadline: timeout !== undefined, cancellable: true }));
+    this.#task = new Task(spec, [args], true, this.#sink, 0, 0, timeout);
     engine.submit(this.#task);
   }
 
   /**
-   * Cancel the call if no child has taken it yet. True if it is (now or already) cancelled; false if it
-   * is running or finished.
+   * Cancel the call if no child has begun it, wherever it waits; it then never runs. True if it is (now or
+   * already) cancelled; false if a child may have begun it, or it is finished.
    */
   cancel(): boolean {
     if (this.#outcome !== undefined) return 'cancelled' in this.#outcome;
-    if (this.#task.worker !== undefined || !this.#engine.drop(this.#task)) return false;
+    if (!this.#engine.cancel(this.#task)) return false;
     this.#finish({ cancelled: true });
     return true;
   }
@@ -46,9 +46,9 @@ export class Future<T = unknown> implements PromiseLike<T> {
     return this.#outcome !== undefined && 'cancelled' in this.#outcome;
   }
 
-  /** True once a child has taken the call and until it finishes. */
+  /** True from the moment a child begins the call until it finishes. */
   running(): boolean {
-    return this.#outcome === undefined && this.#task.state === 'sent';
+    return this.#outcome === undefined && this.#engine.running(this.#task);
   }
 
   /** True once the call has finished with an error (not when cancelled). */

@@ -152,7 +152,8 @@ describe('wait', () => {
 
   test('FIRST_EXCEPTION returns when a future fails, with the others not done', async () => {
     const { gate } = scratch();
-    const ex = executor({ maxWorkers: 2 });
+    // A third child runs the failing call while two are held at the gate.
+    const ex = executor({ maxWorkers: 3 });
     const stuck = [ex.submit('gated', gate), ex.submit('gated', gate)];
     const failing = ex.submit('boom', 'bad');
     const { done, notDone } = await wait([...stuck, failing], { returnWhen: FIRST_EXCEPTION });

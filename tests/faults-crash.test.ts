@@ -186,24 +186,44 @@ describe("onWorkerCrash: 'respawn'", () => {
     expect(isAlive(pid)).toBe(false);
   });
 
-  test('children killed from outside while they start up are replaced, and the pool does not break', async () => {
-    // A slow initializer keeps each child starting up long enough to be killed at that stage for sure.
-    const log = path.join(dir(), 'init.log');
-    const p = pool({ processes: 1, module: INIT, onWorkerCrash: 'respawn', initializer: 'logAndWait', initargs: [log, 1000] });
-    const pending = p.apply('square', [3]);
+  /** SIGKILL `rounds` children of `p` in a row while their initializer runs (as the OOM killer would). */
+  async function killWhileStarting(p: Pool, log: string, rounds: number): Promise<number[]> {
     const killed: number[] = [];
-    for (let round = 0; round < 3; round++) {
+    for (let round = 0; round < rounds; round++) {
       const starting = () => p.pids.find((pid) => !killed.includes(pid) && readLines(log).includes(String(pid)));
       await waitFor(() => starting() !== undefined, 10000, 'a child running its initializer');
       const pid = starting()!;
       process.kill(pid, 'SIGKILL');
       killed.push(pid);
     }
+    return killed;
+  }
+
+  test('a child killed while it starts up is replaced: two failed starts in a row do not break the pool', async () => {
+    // A slow initializer keeps each child starting up long enough to be killed at that stage for sure.
+    const log = path.join(dir(), 'init.log');
+    const p = pool({ processes: 1, module: INIT, onWorkerCrash: 'respawn', initializer: 'logAndWait', initargs: [log, 1000] });
+    const pending = p.apply('square', [3]);
+    const killed = await killWhileStarting(p, log, 2);
     expect(await pending).toBe(9);
     expect(p.broken).toBe(false);
     const after = (await p.apply('whoAmI')) as { pid: number; initializedBy: number };
     expect(killed).not.toContain(after.pid);
     expect(after.initializedBy).toBe(after.pid);
+  });
+
+  test('children killed in start-up again and again break the pool instead of forking forever', async () => {
+    const log = path.join(dir(), 'init.log');
+    const p = pool({ processes: 1, module: INIT, onWorkerCrash: 'respawn', initializer: 'logAndWait', initargs: [log, 1000] });
+    const pending = p.apply('square', [3]);
+    const killed = await killWhileStarting(p, log, 3);
+    const error = expectBroken(await rejectionOf(pending));
+    expect(error.signal).toBe('SIGKILL');
+    expect(error.message).toMatch(/before it had finished a first task.*broken/);
+    expect(p.broken).toBe(true);
+    // No fourth child: the three killed ones are all the pool ever started.
+    await p.join();
+    expect(readLines(log)).toEqual(killed.map(String));
   });
 
   test('a crash amid a stream of quick tasks rejects the task that crashed, and no task runs twice', async () => {

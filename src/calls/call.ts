@@ -3,7 +3,7 @@
  * caller's AbortSignal (one per call, however many chunks it has).
  */
 import type { Engine } from '../scheduler/engine';
-import { Task, maxTasksAhead, type TaskSink } from '../scheduler/task';
+import { Task, type TaskSink } from '../scheduler/task';
 import type { ChunkValues } from '../shared/packing';
 import type { TaskSpec } from '../shared/protocol';
 
@@ -49,10 +49,9 @@ export abstract class Call implements TaskSink {
   /** Queue one chunk of calls; once the signal is aborted, reject it instead. */
   protected submit(inputs: unknown[], index: number): void {
     const { timeout, signal } = this.#options;
-    const maxAhead = maxTasksAhead({ deadline: timeout !== undefined || signal !== undefined, cancellable: false });
-    const task = new Task(this.#spec, inputs, this.#spread, this, this.#id, index, timeout, maxAhead);
+    const task = new Task(this.#spec, inputs, this.#spread, this, this.#id, index, timeout);
     if (signal?.aborted) {
-      task.state = 'settled';
+      task.finish();
       this.rejectTask(task, signal.reason);
       return;
     }
@@ -65,20 +64,20 @@ export abstract class Call implements TaskSink {
     for (const task of [...this.#live]) this.engine.abort(task, reason);
   }
 
-  /** Drop the tasks that are still in the pool's queue; returns them. */
-  protected dropQueued(): Task[] {
-    const dropped: Task[] = [];
+  /** Cancel the tasks no child has begun, wherever they wait; returns them. */
+  protected cancelNotStarted(): Task[] {
+    const cancelled: Task[] = [];
     for (const task of this.#live) {
-      if (task.state === 'queued' && this.engine.drop(task)) dropped.push(task);
+      if (this.engine.cancel(task)) cancelled.push(task);
     }
-    for (const task of dropped) this.#live.delete(task);
-    return dropped;
+    for (const task of cancelled) this.#live.delete(task);
+    return cancelled;
   }
 
-  /** Drop whatever of this call has not started, and stop listening. */
+  /** Drop whatever of this call has not started (what has goes on, its outcome ignored), and stop listening. */
   protected end(): void {
     this.#options.signal?.removeEventListener('abort', this.#onAbort);
-    for (const task of this.#live) this.engine.drop(task);
+    for (const task of this.#live) this.engine.discard(task);
     this.#live.clear();
   }
 }

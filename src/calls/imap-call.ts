@@ -96,11 +96,13 @@ export class ImapIterator<R> extends Call implements AsyncIterableIterator<R>, O
     }
   }
 
-  /** Drop the chunks no child has taken, each failing with CancelledError at its place, and read no more. */
-  cancelQueued(): void {
-    const cancelled = () => new CancelledError('The call was cancelled before a child took it.');
-    for (const task of this.dropQueued()) this.#finish(task, { error: cancelled() });
+  /** Cancel the chunks no child has begun, each failing with CancelledError at its place, and read no more. */
+  override cancelNotStarted(): Task[] {
+    const cancelled = () => new CancelledError('The call was cancelled before a child began it.');
+    const tasks = super.cancelNotStarted();
+    for (const task of tasks) this.#finish(task, { error: cancelled() });
     this.#stopReading(cancelled());
+    return tasks;
   }
 
   protected override aborted(reason: unknown): void {

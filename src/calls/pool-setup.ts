@@ -1,6 +1,7 @@
 /**
  * What Pool and ProcessPoolExecutor share when they start: the task resolver and the engine.
  */
+import { randomUUID } from 'node:crypto';
 import type { ResolvedPoolOptions } from '../options';
 import { Engine } from '../scheduler/engine';
 import { TaskResolver } from './task-resolver';
@@ -12,7 +13,8 @@ export function createEngine(options: ResolvedPoolOptions): { engine: Engine; re
   // Relative module paths resolve against the directory the pool is created in, whatever its `cwd`.
   const resolver = new TaskResolver(process.cwd(), options.module);
   const initializer = options.initializer === undefined ? null : resolver.resolve(options.initializer, 'initializer');
-  return { engine: new Engine(options, { initializer, preload: resolver.defaultModule }), resolver };
+  const token = randomUUID();
+  return { engine: new Engine(options, { initializer, preload: resolver.defaultModule, token }), resolver };
 }
 
 /** How many chunks of a lazily read input may be submitted and not yet consumed. */

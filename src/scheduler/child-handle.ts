@@ -1,13 +1,26 @@
 /**
- * One forked child as the parent sees it: its process, the tasks it holds, how many more it asked for, and
- * how it is told to stop.
+ * One forked child as the parent sees it: its process, its state, the tasks it holds, how many more it
+ * asked for, and its progress page. It is the only code that talks to the child, and the only code that
+ * changes what the child holds.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork, type ChildProcess, type ForkOptions } from 'node:child_process';
+import os from 'node:os';
 import path from 'node:path';
 import type { ChildExit } from '../errors';
 import type { ResolvedPoolOptions } from '../options';
 import { packNumbers } from '../shared/packing';
-import { isPoolMessage, tag, type ChildMessage, type InitMessage, type ParentMessage, type WireTask } from '../shared/protocol';
+import { FilePage, type ProgressPage } from '../shared/progress-page';
+import {
+  VERSION_STAMP,
+  stampOf,
+  tag,
+  type ChildMessage,
+  type InitMessage,
+  type ParentMessage,
+  type VersionMessage,
+  type WireTask,
+} from '../shared/protocol';
+import type { StopReason } from './exit-policy';
 import type { Task } from './task';
 
 /**
@@ -21,8 +34,8 @@ export const CHILD_SCRIPT = __filename.endsWith('.ts')
 /** Grace between SIGTERM and SIGKILL when a child is stopped. */
 const KILL_TIMEOUT_MS = 1000;
 
-export type WorkerState =
-  /** Forked; its initializer has not finished. */
+export type ChildState =
+  /** Forked; not yet ready (its initializer runs). */
   | 'starting'
   /** Pulling tasks. */
   | 'ready'
@@ -32,71 +45,186 @@ export type WorkerState =
   | 'stopping'
   | 'exited';
 
-/** What every child of a pool is told before its first task. */
-export type ChildSetup = Pick<InitMessage, 'initializer' | 'preload'>;
+const TRANSITIONS: Record<ChildState, readonly ChildState[]> = {
+  starting: ['ready', 'retiring', 'stopping', 'exited'],
+  ready: ['retiring', 'stopping', 'exited'],
+  retiring: ['stopping', 'exited'],
+  stopping: ['exited'],
+  exited: [],
+};
 
-/** What a child reports to whoever owns it. */
-export interface WorkerOwner {
-  onChildMessage(worker: WorkerHandle, message: ChildMessage): void;
-  /** `before` is the state the child was in: `'retiring'` or `'stopping'` if the exit was asked for. */
-  onChildExit(worker: WorkerHandle, exit: ChildExit, before: WorkerState): void;
+/** What every child of a pool is told before its first task. */
+export type ChildSetup = Pick<InitMessage, 'initializer' | 'preload' | 'token'>;
+
+/** A task the child held when it exited, and whether it had begun it. */
+export interface HeldAtExit {
+  task: Task;
+  started: boolean;
 }
 
-export class WorkerHandle {
-  state: WorkerState = 'starting';
-  /** Tasks sent and not yet answered, oldest (the running one) first. */
-  readonly inflight: Task[] = [];
+/** How a child ended; `spawnError` when it never started (no such `cwd`, no such script). */
+export interface ExitInfo extends ChildExit {
+  spawnError?: Error;
+}
+
+/** What a child reports to whoever owns it. */
+export interface ChildOwner {
+  onChildMessage(child: ChildHandle, message: ChildMessage): void;
+  /** The child speaks another version of the protocol: a child script from another release. */
+  onProtocolMismatch(child: ChildHandle, version: unknown): void;
+  /** The child is gone: every task it held is released and listed in `held`, in the order it was sent. */
+  onChildExit(child: ChildHandle, exit: ExitInfo, held: HeldAtExit[]): void;
+}
+
+/** How a child process and its progress page are made: real ones, or simulated ones in tests. */
+export interface ChildFactory {
+  fork(script: string, options: ForkOptions): ChildProcess;
+  openPage(): ProgressPage | undefined;
+}
+
+export const REAL_CHILDREN: ChildFactory = {
+  fork: (script, options) => fork(script, [], options),
+  openPage: () => FilePage.open(os.tmpdir()),
+};
+
+export class ChildHandle {
+  #state: ChildState = 'starting';
+  /** Why the pool stopped or retired it; undefined while the pool has not asked it to go. */
+  #stopReason: StopReason | undefined;
+  /** Tasks sent and not yet answered (nor taken back), by id, in the order they were sent. */
+  readonly #held = new Map<number, Task>();
   /** Tasks the child asked for and has not been sent. */
-  credits = 0;
-  /** Tasks sent over the child's life, for maxTasksPerChild. */
-  tasksTaken = 0;
+  #credits = 0;
+  /** Tasks sent over the child's life, for maxTasksPerChild; also the last task's `seq`. */
+  #sent = 0;
+  /** Whether it has answered a task: a child that dies before that failed to start. */
+  #answeredOne = false;
+  readonly #maxTasks: number;
   readonly #child: ChildProcess;
-  readonly #owner: WorkerOwner;
+  readonly #page: ProgressPage | undefined;
+  readonly #owner: ChildOwner;
   /** Whether runs of numbers may travel packed: only structured clone carries a Float64Array. */
   readonly #packs: boolean;
   /** Ids of the TaskSpecs this child has been sent. */
   readonly #knownSpecs = new Set<number>();
   #killTimer: NodeJS.Timeout | undefined;
+  /** The error a failed spawn reported, if it did. */
+  #spawnError: Error | undefined;
+  /** What the child stamps its messages with: a task, which does not know it, cannot forge them. */
+  readonly #token: string;
 
-  /** `watchParent`: the child must notice its parent's death by itself (see OrphanGuard). */
-  constructor(options: ResolvedPoolOptions, setup: ChildSetup, watchParent: boolean, owner: WorkerOwner) {
+  /**
+   * Fork the child and send it `pool:init` at once: it waits in the pipe while the child boots, so the
+   * handshake costs no round trip. `watchParent`: the child must notice its parent's death by itself (see
+   * OrphanGuard). @throws what fork() throws synchronously (out of descriptors or processes).
+   */
+  constructor(
+    options: ResolvedPoolOptions,
+    setup: ChildSetup,
+    watchParent: boolean,
+    owner: ChildOwner,
+    factory: ChildFactory = REAL_CHILDREN,
+  ) {
     this.#owner = owner;
+    this.#token = setup.token;
+    this.#maxTasks = options.maxTasksPerChild;
     this.#packs = options.serialization === 'advanced';
-    this.#child = fork(CHILD_SCRIPT, [], {
-      serialization: options.serialization,
-      env: options.env,
-      execArgv: options.execArgv,
-      cwd: options.cwd,
-      stdio: 'inherit',
-    });
-    this.#child.on('message', (message: unknown) => {
-      if (isPoolMessage(message)) owner.onChildMessage(this, message as ChildMessage);
-    });
+    this.#page = factory.openPage();
+    const stdio: ForkOptions['stdio'] = ['inherit', 'inherit', 'inherit', 'ipc'];
+    if (this.#page?.fd !== undefined) stdio.push(this.#page.fd);
+    try {
+      this.#child = factory.fork(CHILD_SCRIPT, {
+        serialization: options.serialization,
+        env: options.env,
+        execArgv: options.execArgv,
+        cwd: options.cwd,
+        stdio,
+      });
+    } catch (error) {
+      this.#page?.close();
+      throw error;
+    }
+    this.#child.on('message', (message: unknown) => this.#onMessage(message));
     // 'close', not 'exit': 'exit' can come before the child's last messages have been read.
-    this.#child.on('close', (exitCode, signal) => this.#onClose(exitCode, signal));
-    // A failed fork() or a failed send() also ends in 'close'; 'error' alone must not throw.
-    this.#child.on('error', () => {});
-    // Sent at once: it waits in the pipe while the child boots, so the handshake costs no round trip.
+    this.#child.on('close', (exitCode: number | null, signal: NodeJS.Signals | null) => this.#onClose(exitCode, signal));
+    this.#child.on('error', (error: Error) => this.#onError(error));
     const { initargs, serialization } = options;
-    this.send(tag({ type: 'pool:init', ...setup, initargs, serialization, watchParent }));
+    this.send(tag({ type: 'pool:init', ...setup, initargs, serialization, watchParent, page: this.#page !== undefined }));
   }
 
   get pid(): number | undefined {
     return this.#child.pid;
   }
 
-  /** True while the child takes new tasks. */
-  get accepting(): boolean {
-    return this.state === 'ready' && this.credits > 0;
+  get state(): ChildState {
+    return this.#state;
   }
 
-  /** @throws what `send()` throws synchronously: a value that cannot be serialized. */
-  send(message: ParentMessage): void {
-    this.#child.send(message);
+  get stopReason(): StopReason | undefined {
+    return this.#stopReason;
   }
 
-  /** Send tasks in one message. @throws like {@link send}; then none of them was sent. */
-  sendTasks(tasks: Task[]): void {
+  get credits(): number {
+    return this.#credits;
+  }
+
+  /** How many more tasks it may be sent before maxTasksPerChild retires it. */
+  get room(): number {
+    return this.#maxTasks - this.#sent;
+  }
+
+  /** Spent: it has taken all the tasks it may and answered for them; it retires now. */
+  get spent(): boolean {
+    return this.room <= 0 && this.#held.size === 0;
+  }
+
+  get heldCount(): number {
+    return this.#held.size;
+  }
+
+  /** The tasks it holds, in the order they were sent (the order it runs them in). */
+  get held(): IterableIterator<Task> {
+    return this.#held.values();
+  }
+
+  /**
+   * Whether it may be sent tasks now, and so sent `task`. A task with a clock goes only to a child that
+   * holds nothing, so that it starts the moment it arrives; so does every task for a child without a
+   * progress page, which could not give back a task it holds.
+   */
+  takes(task: Task): boolean {
+    if (this.#state !== 'ready' || this.#credits <= 0 || this.room <= 0) return false;
+    return this.#held.size === 0 || (this.#page !== undefined && !task.urgent);
+  }
+
+  /** Whether it has begun `task` (it may have finished it since). */
+  hasStarted(task: Task): boolean {
+    if (task.holder !== this) return false;
+    if (this.#page !== undefined) return this.#page.started() >= task.seq;
+    // Without a page the child holds one task at a time, and begins it as it arrives.
+    return true;
+  }
+
+  /** How many of the tasks it holds it has not begun: those it could give back. */
+  notStarted(): number {
+    if (this.#page === undefined || this.#held.size === 0) return 0;
+    const started = this.#page.started();
+    let count = 0;
+    for (const task of this.#held.values()) if (task.seq > started) count++;
+    return count;
+  }
+
+  /** It asked for `credits` more tasks; the first ask also says it is ready. */
+  addCredits(credits: number): void {
+    if (this.#state === 'starting') this.#to('ready');
+    this.#credits += credits;
+  }
+
+  /**
+   * Send tasks in one message, in order. Returns the error if they could not be serialized, in which case
+   * none of them was sent.
+   */
+  sendTasks(tasks: Task[]): Error | undefined {
     const wire: WireTask[] = new Array(tasks.length);
     let newSpecs: number[] | undefined;
     for (let i = 0; i < tasks.length; i++) {
@@ -111,43 +239,65 @@ export class WorkerHandle {
       }
       if (task.urgent) wire[i].urgent = true;
     }
-    try {
-      this.send(tag({ type: 'pool:tasks', tasks: wire }));
-    } catch (error) {
+    const error = this.#write(tag({ type: 'pool:tasks', tasks: wire }));
+    if (error !== undefined) {
       for (const id of newSpecs ?? []) this.#knownSpecs.delete(id);
-      throw error;
+      return error;
     }
-    this.credits -= tasks.length;
-    this.tasksTaken += tasks.length;
-    this.inflight.push(...tasks);
+    this.#credits -= tasks.length;
+    for (const task of tasks) {
+      this.#held.set(task.id, task);
+      task.hold(this, ++this.#sent);
+    }
+    return undefined;
   }
 
-  /** Remove an answered or dropped task; false if the child did not hold it. */
-  release(task: Task): boolean {
-    const at = this.inflight.indexOf(task);
-    if (at === -1) return false;
-    this.inflight.splice(at, 1);
+  /** The task it holds with this id, if it holds it. */
+  heldTask(id: number): Task | undefined {
+    return this.#held.get(id);
+  }
+
+  /** The child answered for the task (a result, or word that it did not run it): it holds it no more. */
+  answered(task: Task, ran: boolean): void {
+    this.#release(task);
+    if (ran) this.#answeredOne = true;
+  }
+
+  /** Whether it has answered a task since it started. */
+  get answeredOne(): boolean {
+    return this.#answeredOne;
+  }
+
+  /**
+   * Take back a task it has not begun, through its progress page: true if the child never will begin it.
+   * The child still has it in its queue, skips it when it gets there, and gives its credit back.
+   */
+  revoke(task: Task): boolean {
+    if (task.holder !== this || this.#page === undefined || !this.#page.revoke(task.seq)) return false;
+    this.#release(task);
     return true;
   }
 
   /** Ask the child to exit once it is done with what it holds. */
-  retire(): void {
-    if (this.state === 'stopping' || this.state === 'exited') return;
-    this.state = 'retiring';
-    if (this.#child.connected) this.send(tag({ type: 'pool:exit' }));
+  retire(reason: StopReason): void {
+    if (this.#state !== 'starting' && this.#state !== 'ready') return;
+    this.#to('retiring');
+    this.#stopReason = reason;
+    this.send(tag({ type: 'pool:exit' }));
   }
 
   /** SIGTERM now, SIGKILL if it is still there after a grace period. */
-  kill(): void {
-    if (this.state === 'stopping' || this.state === 'exited') return;
-    this.state = 'stopping';
-    this.#child.kill('SIGTERM');
-    this.#killTimer = setTimeout(() => this.#child.kill('SIGKILL'), KILL_TIMEOUT_MS);
+  stop(reason: StopReason): void {
+    if (this.#state === 'stopping' || this.#state === 'exited') return;
+    this.#to('stopping');
+    this.#stopReason = reason;
+    this.#kill('SIGTERM');
+    this.#killTimer = setTimeout(() => this.#kill('SIGKILL'), KILL_TIMEOUT_MS);
   }
 
   /** Keep the parent alive for this child (while there is work) or not (while the pool idles). */
   ref(keepAlive: boolean): void {
-    const channel = this.#child.channel as { ref(): void; unref(): void } | undefined;
+    const channel = this.#child.channel as { ref(): void; unref(): void } | null | undefined;
     if (keepAlive) {
       this.#child.ref();
       channel?.ref();
@@ -157,11 +307,83 @@ export class WorkerHandle {
     }
   }
 
+  /**
+   * The one place that writes to the child. A child that is gone, or going, is not an error: its 'close'
+   * is on the way and settles what it held. Returns the error of a message that could not be serialized.
+   */
+  send(message: ParentMessage): void {
+    this.#write(message);
+  }
+
+  #write(message: ParentMessage): Error | undefined {
+    if (this.#state === 'exited' || !this.#child.connected) return undefined;
+    try {
+      this.#child.send(message);
+    } catch (error) {
+      // Serialization fails before anything is written (structured clone's DataCloneError, JSON's
+      // TypeError or RangeError); a closed channel is reported through 'error', not thrown.
+      return error instanceof Error ? error : new Error(String(error));
+    }
+    return undefined;
+  }
+
+  #kill(signal: NodeJS.Signals): void {
+    try {
+      this.#child.kill(signal);
+    } catch {
+      // Already gone: 'close' is on the way.
+    }
+  }
+
+  #release(task: Task): void {
+    if (this.#held.delete(task.id)) task.release();
+  }
+
+  #onMessage(message: unknown): void {
+    if (this.#state === 'exited') return;
+    const stamp = stampOf(message);
+    if (stamp === this.#token) {
+      this.#owner.onChildMessage(this, message as ChildMessage);
+    } else if (stamp === VERSION_STAMP && this.#state === 'starting') {
+      // A child script from another release, which would misread every message. (Only before readiness:
+      // afterwards a task could forge this.)
+      this.#owner.onProtocolMismatch(this, (message as VersionMessage).version);
+    }
+  }
+
+  /**
+   * A failed spawn (no such `cwd`, no such script) is reported through 'error', and the 'close' that
+   * usually follows cannot be relied on; a failed send is reported here too, and needs nothing.
+   */
+  #onError(error: Error): void {
+    if (this.#child.pid !== undefined || this.#state === 'exited') return;
+    this.#spawnError = error;
+    this.#onClose(null, null);
+  }
+
   #onClose(exitCode: number | null, signal: NodeJS.Signals | null): void {
+    if (this.#state === 'exited') return;
     clearTimeout(this.#killTimer);
-    const before = this.state;
-    this.state = 'exited';
-    this.#child.removeAllListeners();
-    this.#owner.onChildExit(this, { pid: this.pid, exitCode, signal }, before);
+    this.#to('exited');
+    // Read the page once, before it is closed: which of the held tasks the child had begun.
+    const started = this.#page?.started() ?? Infinity;
+    const held: HeldAtExit[] = [];
+    let first = true;
+    for (const task of this.#held.values()) {
+      held.push({ task, started: this.#page === undefined ? first : task.seq <= started });
+      first = false;
+    }
+    for (const { task } of held) this.#release(task);
+    this.#page?.close();
+    const exit: ExitInfo = { pid: this.pid, exitCode, signal };
+    if (this.#spawnError !== undefined) exit.spawnError = this.#spawnError;
+    this.#owner.onChildExit(this, exit, held);
+  }
+
+  #to(state: ChildState): void {
+    if (!TRANSITIONS[this.#state].includes(state)) {
+      throw new Error(`Internal error: child ${this.pid} cannot go from ${this.#state} to ${state}.`);
+    }
+    this.#state = state;
   }
 }

@@ -1,27 +1,33 @@
 /**
  * The scheduler under both faces of the library (Pool and ProcessPoolExecutor): it owns the children, the
  * queue of tasks and the pool's lifecycle, and answers every child's request for work.
+ *
+ *     calls ──submit──▶ queue ──dispatch──▶ child handles ══IPC══▶ children
+ *       ▲                 ▲  ◀──revoke (progress page)──┘  │           │
+ *       └───── settle ◀───┴──────── results ◀══════════════╧═══════════┘
+ *                         └──────── exit policy ◀── a child's exit
+ *
+ * - Children pull: each asks for tasks (credits) and is sent no more than it asked for. A child asks for
+ *   one at a time until its tasks prove much shorter than a round trip.
+ * - The parent keeps what it has not handed out, and takes back what a child holds but has not begun when
+ *   another child goes idle with nothing left in the queue: no task waits behind a long one while a child
+ *   idles. The progress page makes taking back instant, even from a child in a long synchronous task.
+ * - A child's exit goes through the exit policy, which decides which tasks fail and which run elsewhere.
  */
 import pDefer from 'p-defer';
-import { BrokenPoolError, PoolStateError, TimeoutError, type ChildExit } from '../errors';
+import { BrokenPoolError, PoolStateError, TimeoutError } from '../errors';
 import type { ResolvedPoolOptions } from '../options';
 import type { ChunkValues } from '../shared/packing';
-import { maxUnsentResults, tag, type ChildMessage } from '../shared/protocol';
+import type { ChildMessage } from '../shared/protocol';
+import { PROTOCOL_VERSION } from '../shared/protocol';
 import { findJsonUnsendable, unsendableError } from '../shared/sendable';
 import { fromWireError } from '../shared/wire-error';
-import { WorkerHandle, type ChildSetup, type WorkerOwner, type WorkerState } from './child-handle';
+import { ChildHandle, REAL_CHILDREN, type ChildFactory, type ChildSetup, type ExitInfo, type HeldAtExit } from './child-handle';
+import { decideExit, type StopReason } from './exit-policy';
 import { OrphanGuard } from './orphan-guard';
 import { Task } from './task';
 import { TaskQueue } from './task-queue';
-
-/**
- * With `onWorkerCrash: 'respawn'`, this many children in a row dying before they are ready break the pool:
- * their replacements would die too (an initializer that exits, a bad execArgv), and Python's pool respawns
- * such children forever. One such death alone may be a kill from outside and is replaced.
- */
-const MAX_STARTUP_FAILURES = 3;
-/** Signals that come from outside (a user, a supervisor), not from a child's own failure. */
-const KILLED_FROM_OUTSIDE: ReadonlySet<string> = new Set(['SIGKILL', 'SIGTERM', 'SIGHUP', 'SIGINT']);
+import { startTimer } from './timer';
 
 export type PoolState =
   /** Taking tasks. */
@@ -49,32 +55,33 @@ export interface OpenInput {
 /** Why the pool broke, kept to give every task a fresh error of its own. */
 interface BreakReason {
   message: string;
-  exit: Partial<ChildExit>;
+  exit: Partial<ExitInfo>;
   cause?: unknown;
 }
 
-export class Engine implements WorkerOwner {
+export class Engine {
   #state: PoolState = 'running';
   readonly #options: ResolvedPoolOptions;
   readonly #childSetup: ChildSetup;
-  readonly #workers = new Set<WorkerHandle>();
+  readonly #factory: ChildFactory;
+  readonly #children = new Set<ChildHandle>();
   readonly #queue = new TaskQueue();
-  /** Tasks in the queue that are still wanted (dropped ones stay in it until they reach the front). */
+  /** Tasks in the queue that are still wanted (finished ones stay in it until they reach the front). */
   #queued = 0;
-  /** Unsettled tasks plus open inputs: while above zero the children keep the parent alive. */
+  /** Unfinished tasks plus open inputs: while above zero the children keep the parent alive. */
   #pending = 0;
   /** Calls still reading their input (imap): they may submit more even after `close()`. */
   readonly #openInputs = new Set<OpenInput>();
   #breakReason: BreakReason | undefined;
-  /** Children in a row that died before they were ready. */
-  #startupFailures = 0;
+  /** Children in a row that died before answering a first task. */
+  #startFailures = 0;
   readonly #allExited = pDefer<void>();
-  readonly #orphanGuard: OrphanGuard;
+  readonly #orphanGuard = new OrphanGuard();
 
-  constructor(options: ResolvedPoolOptions, childSetup: ChildSetup) {
+  constructor(options: ResolvedPoolOptions, childSetup: ChildSetup, factory: ChildFactory = REAL_CHILDREN) {
     this.#options = options;
     this.#childSetup = childSetup;
-    this.#orphanGuard = new OrphanGuard();
+    this.#factory = factory;
     this.#replenish();
   }
 
@@ -88,7 +95,7 @@ export class Engine implements WorkerOwner {
 
   /** Pids of the live children, for diagnostics and tests. */
   get pids(): number[] {
-    return [...this.#workers].flatMap((worker) => (worker.pid === undefined ? [] : [worker.pid]));
+    return [...this.#children].flatMap((child) => (child.pid === undefined ? [] : [child.pid]));
   }
 
   /**
@@ -97,7 +104,7 @@ export class Engine implements WorkerOwner {
    */
   submit(task: Task): void {
     if (this.#state === 'broken' || this.#state === 'terminated') {
-      task.state = 'settled';
+      task.finish();
       task.sink.rejectTask(task, this.#stoppedError());
       return;
     }
@@ -107,38 +114,42 @@ export class Engine implements WorkerOwner {
     this.#dispatch();
   }
 
-  /** Reject a task with `reason`: a queued one is dropped, a running one's child is killed and replaced. */
+  /**
+   * Reject a task with `reason` (its call's signal was aborted). One that has not started is dropped and no
+   * child is harmed; a running one's child is stopped and replaced.
+   */
   abort(task: Task, reason: unknown): void {
-    if (task.state === 'settled') return;
-    const worker = task.worker;
-    if (worker === undefined) this.#queued--;
+    if (task.state === 'done') return;
+    const child = task.holder;
+    const started = !this.#takeBack(task);
     this.#settle(task, reason);
-    if (worker !== undefined) this.#replace(worker);
+    if (started && child !== undefined) this.#stopRunning(child, task, 'abort');
+    this.#dispatch();
   }
 
   /**
-   * Drop a task that has not started, without settling it through its sink. A task already running goes
-   * on and its outcome is ignored. Returns true if the task was dropped before it started.
+   * Drop a task that has not started: true if it never will (wherever it waited: in the queue or held
+   * ahead by a child), false if a child may have begun it, which then goes on.
    */
-  drop(task: Task): boolean {
-    if (task.state === 'settled') return false;
-    const worker = task.worker;
-    if (worker === undefined) {
-      this.#queued--;
-      this.#finish(task);
-      this.#dispatch();
-      return true;
-    }
-    if (worker.inflight[0] === task) {
-      // Running: it finishes in its child, which still holds it; what it returns is ignored.
-      this.#finish(task, false);
-      return false;
-    }
-    // Waiting in a child behind the task it runs: the child drops it and asks for another.
-    worker.send(tag({ type: 'pool:cancel', ids: [task.id] }));
-    worker.release(task);
+  cancel(task: Task): boolean {
+    if (task.state === 'done' || !this.#takeBack(task)) return false;
     this.#finish(task);
+    this.#dispatch();
     return true;
+  }
+
+  /**
+   * The task's call no longer wants it: cancel it if it has not started; if it has, it runs to its end in its
+   * child and its outcome is ignored.
+   */
+  discard(task: Task): void {
+    if (this.cancel(task) || task.state === 'done') return;
+    this.#finish(task);
+  }
+
+  /** Whether a child has begun the task and it is not finished. */
+  running(task: Task): boolean {
+    return task.state === 'held' && task.started;
   }
 
   /** Note that a call will keep submitting tasks from its input; `closeInput` when it stops. */
@@ -163,11 +174,11 @@ export class Engine implements WorkerOwner {
 
   terminate(): void {
     if (this.#state === 'terminated' || this.#state === 'broken') {
-      for (const worker of this.#workers) worker.kill();
+      for (const child of this.#children) child.stop('terminate');
       return;
     }
     this.#transition('terminated');
-    this.#stopEverything(() => new PoolStateError('The pool was terminated before this task finished.'));
+    this.#stopEverything('terminate', () => new PoolStateError('The pool was terminated before this task finished.'));
   }
 
   /** Resolves once every child has exited; only after `close()` or `terminate()` (or once broken). */
@@ -181,84 +192,85 @@ export class Engine implements WorkerOwner {
   // --- Dispatch -------------------------------------------------------------------------------------
 
   /**
-   * Hand queued tasks to children that asked for work, children with nothing in hand first. A child gets
-   * as many as it asked for in one message, but no more than its share of the queue, so that a few tasks
-   * are spread across idle children rather than piled on the first.
+   * Hand queued tasks to children that asked for work, those that hold nothing first. A child gets as many
+   * as it asked for, but no more than its share of the queue among the children that take tasks or soon
+   * will (those still starting count too), so that a few tasks are spread rather than piled on the first.
+   * With the queue empty, an idle child takes over tasks another holds ahead of its turn.
    */
   #dispatch(): void {
-    while (this.#queued > 0) {
+    for (;;) {
       const head = this.#nextQueued();
-      if (head === undefined) break;
-      const { worker, accepting } = this.#pickWorker(head);
-      if (worker === undefined) break;
-      const room = Math.min(worker.credits, this.#options.maxTasksPerChild - worker.tasksTaken);
-      const batch = this.#takeBatch(worker, Math.min(room, Math.ceil(this.#queued / accepting)));
-      this.#sendTo(worker, batch);
+      if (head === undefined) {
+        if (this.#rebalance()) continue;
+        break;
+      }
+      const child = this.#pickChild(head);
+      if (child === undefined) break;
+      this.#sendTo(child, this.#takeBatch(child, Math.min(child.credits, child.room, this.#share())));
     }
     this.#retireIfDone();
   }
 
-  /** The first queued task still wanted, dropping the settled ones before it. */
+  /** The first queued task still wanted, dropping the finished ones before it. */
   #nextQueued(): Task | undefined {
     let task = this.#queue.peek();
-    while (task !== undefined && task.state === 'settled') {
+    while (task !== undefined && task.state === 'done') {
       this.#queue.shift();
       task = this.#queue.peek();
     }
     return task;
   }
 
-  /**
-   * Up to `limit` tasks from the front of the queue for `worker` (whose pick the first already fits), each
-   * only while its child would hold no more tasks ahead of it than it allows.
-   */
-  #takeBatch(worker: WorkerHandle, limit: number): Task[] {
+  /** The child to send `task` to: one that holds nothing if there is one. */
+  #pickChild(task: Task): ChildHandle | undefined {
+    let busy: ChildHandle | undefined;
+    for (const child of this.#children) {
+      if (!child.takes(task)) continue;
+      if (child.heldCount === 0) return child;
+      if (busy === undefined || child.heldCount < busy.heldCount) busy = child;
+    }
+    return busy;
+  }
+
+  /** A child's share of the queue: children still starting count, so the first ready one takes no more. */
+  #share(): number {
+    let takers = 0;
+    for (const child of this.#children) {
+      if (child.state === 'starting' || (child.state === 'ready' && child.credits > 0 && child.room > 0)) takers++;
+    }
+    return Math.ceil(this.#queued / Math.max(1, takers));
+  }
+
+  /** Up to `limit` tasks from the front of the queue for `child`; a task with a clock only as the first. */
+  #takeBatch(child: ChildHandle, limit: number): Task[] {
     const batch: Task[] = [this.#queue.shift()!];
     this.#queued--;
     while (batch.length < limit) {
       const task = this.#nextQueued();
-      if (task === undefined || worker.inflight.length + batch.length > task.maxAhead) break;
+      if (task === undefined || task.urgent) break;
       batch.push(this.#queue.shift()!);
       this.#queued--;
     }
     return batch;
   }
 
-  /** The child to send `task` to, children with nothing in hand first, and how many children take tasks now. */
-  #pickWorker(task: Task): { worker: WorkerHandle | undefined; accepting: number } {
-    let idle: WorkerHandle | undefined;
-    let busy: WorkerHandle | undefined;
-    let accepting = 0;
-    for (const worker of this.#workers) {
-      if (!worker.accepting || worker.tasksTaken >= this.#options.maxTasksPerChild) continue;
-      accepting++;
-      if (worker.inflight.length === 0) idle ??= worker;
-      else if (worker.inflight.length <= task.maxAhead) busy ??= worker;
-    }
-    return { worker: idle ?? busy, accepting };
-  }
-
-  #sendTo(worker: WorkerHandle, batch: Task[]): void {
+  #sendTo(child: ChildHandle, batch: Task[]): void {
     if (this.#options.serialization === 'json') batch = batch.filter((task) => this.#jsonSendable(task));
     if (batch.length === 0) return;
     this.#orphanGuard.start();
-    try {
-      worker.sendTasks(batch);
-    } catch (error) {
-      // Structured clone fails before anything is written, so the child saw none of them: send them one
-      // by one, and only those that cannot be sent fail.
+    const error = child.sendTasks(batch);
+    if (error !== undefined) {
+      // Nothing was written: send them one by one, and only those that cannot be sent fail.
       if (batch.length > 1) {
-        for (const task of batch) this.#sendTo(worker, [task]);
+        for (const task of batch) this.#sendTo(child, [task]);
       } else {
-        this.#settle(batch[0], unsendableError('The task arguments', (error as Error).message, error));
+        this.#settle(batch[0], unsendableError('The task arguments', error.message, error));
       }
       return;
     }
-    for (const task of batch) {
-      task.state = 'sent';
-      task.worker = worker;
-    }
-    if (worker.inflight[0] === batch[0]) this.#started(batch[0]);
+    // A task with a clock went to a child that held nothing: it starts now.
+    const first = batch[0];
+    if (first.timeout !== undefined) first.timer = startTimer(first.timeout, () => this.#timedOut(first));
   }
 
   #jsonSendable(task: Task): boolean {
@@ -267,54 +279,92 @@ export class Engine implements WorkerOwner {
     return problem === undefined;
   }
 
-  /** The task is at the head of its child's line: it runs now, and its clock starts. */
-  #started(task: Task): void {
-    if (task.timeout !== undefined && task.timeout !== Infinity) {
-      task.timer = setTimeout(() => this.#timedOut(task), task.timeout);
+  /**
+   * With the queue empty and a child idle, take back half of what the child holding the most has not begun,
+   * from the end of its line, and queue it for the idle one. True if anything was taken.
+   */
+  #rebalance(): boolean {
+    let idle: ChildHandle | undefined;
+    for (const child of this.#children) {
+      if (child.heldCount === 0 && child.state === 'ready' && child.credits > 0 && child.room > 0) {
+        idle = child;
+        break;
+      }
     }
+    if (idle === undefined) return false;
+    let victim: ChildHandle | undefined;
+    let most = 0;
+    for (const child of this.#children) {
+      if (child.heldCount < 2) continue; // one it holds is running, or about to
+      const waiting = child.notStarted();
+      if (waiting > most) [victim, most] = [child, waiting];
+    }
+    if (victim === undefined) return false;
+    const wanted = Math.min(Math.ceil(most / 2), idle.credits, idle.room);
+    const taken: Task[] = [];
+    for (const task of [...victim.held].reverse()) {
+      if (taken.length === wanted || !victim.revoke(task)) break;
+      taken.unshift(task);
+    }
+    this.#requeue(taken);
+    return taken.length > 0;
+  }
+
+  /** Take a task back from the queue or from the child holding it; false if a child may have begun it. */
+  #takeBack(task: Task): boolean {
+    if (task.state === 'queued') {
+      this.#queued--;
+      return true;
+    }
+    return task.holder?.revoke(task) ?? false;
   }
 
   // --- Messages from children -----------------------------------------------------------------------
 
-  onChildMessage(worker: WorkerHandle, message: ChildMessage): void {
+  onChildMessage(child: ChildHandle, message: ChildMessage): void {
     switch (message.type) {
       case 'pool:ready':
-        if (worker.state === 'starting') {
-          worker.state = 'ready';
-          this.#startupFailures = 0;
-        }
-        worker.credits += message.credits;
+        child.addCredits(message.credits);
         this.#dispatch();
         return;
       case 'pool:results': {
-        worker.credits += message.credits;
+        child.addCredits(message.credits);
         for (const id of message.dropped ?? []) {
-          const task = worker.inflight.find((held) => held.id === id);
-          if (task === undefined || !worker.release(task)) continue;
-          // Its call failed and ends; the call itself drops whatever else of it is left. The call may have
-          // dropped this task already, which finished it once: finishing it twice would miscount the
-          // pending work and let the parent's event loop exit under a running task.
-          if (task.state !== 'settled') this.#finish(task);
+          // Dropped unrun because another task of its call failed: the call ends, and drops the rest itself.
+          const task = child.heldTask(id);
+          if (task === undefined) continue;
+          child.answered(task, false);
+          if (task.state !== 'done') this.#finish(task);
         }
+        const skipped: Task[] = [];
+        for (const id of message.skipped ?? []) {
+          // Taken back while the child was claiming it: it did not run, so it runs elsewhere.
+          const task = child.heldTask(id);
+          if (task === undefined) continue;
+          child.answered(task, false);
+          if (task.state !== 'done') skipped.push(task);
+        }
+        this.#requeue(skipped);
         for (const result of message.results) {
-          const task = worker.inflight.find((held) => held.id === result.id);
-          if (task === undefined) continue; // dropped while the child ran it
-          const wasRunning = worker.inflight[0] === task;
-          worker.release(task);
+          const task = child.heldTask(result.id);
+          if (task === undefined) continue;
+          child.answered(task, true);
+          this.#startFailures = 0;
           if ('values' in result) this.#settle(task, undefined, result.values);
           else this.#settle(task, fromWireError(result.error), undefined, result.index);
-          const next = worker.inflight[0];
-          if (wasRunning && next !== undefined && next.state === 'sent') this.#started(next);
         }
-        this.#recycleIfSpent(worker);
+        if (child.spent) {
+          child.retire('recycle');
+          this.#replenish();
+        }
         this.#dispatch();
         return;
       }
       case 'pool:init-error': {
         const cause = fromWireError(message.error);
         this.#break({
-          message: `The pool's initializer failed in child ${worker.pid}: ${cause.message}`,
-          exit: { pid: worker.pid },
+          message: `The pool's initializer failed in child ${child.pid}: ${cause.message}`,
+          exit: { pid: child.pid },
           cause,
         });
         return;
@@ -322,59 +372,78 @@ export class Engine implements WorkerOwner {
     }
   }
 
-  onChildExit(worker: WorkerHandle, exit: ChildExit, before: WorkerState): void {
-    this.#workers.delete(worker);
+  onProtocolMismatch(child: ChildHandle, version: unknown): void {
+    this.#break({
+      message:
+        `The child script (pid ${child.pid}) speaks protocol version ${String(version)}, this pool version ` +
+        `${PROTOCOL_VERSION}: it comes from another release of forkpool. Rebuild, or point \`childScript\` at the ` +
+        'child script of this release.',
+      exit: { pid: child.pid },
+    });
+  }
+
+  onChildExit(child: ChildHandle, exit: ExitInfo, held: HeldAtExit[]): void {
+    this.#children.delete(child);
     this.#orphanGuard.forget(exit.pid);
-    // The child ran its tasks in order and may have held back the results of a few before it died: those
-    // may have run, and must fail rather than run again; the ones after them never started.
-    const ranUpTo = maxUnsentResults(worker.inflight.length + worker.credits) + 1;
-    const held = worker.inflight.splice(0);
-    const mayHaveRun = held.slice(0, ranUpTo).filter((task) => task.state !== 'settled');
-    const neverRan = held.slice(ranUpTo).filter((task) => task.state !== 'settled');
-    const how = exit.signal !== null ? `was killed by signal ${exit.signal}` : `exited with code ${exit.exitCode}`;
-    if (before === 'retiring' || before === 'stopping') {
-      // Stopped for a timeout or an abort, whose task is settled already.
-      const reason = { message: `The child process (pid ${exit.pid}) running this task was stopped.`, exit };
-      for (const task of mayHaveRun) this.#settle(task, this.#brokenError(reason));
-      this.#requeue(neverRan);
-    } else {
-      const doing = held.length > 0 ? 'while running a task' : before === 'starting' ? 'before it was ready' : 'while idle';
-      const reason = { message: `A child process (pid ${exit.pid}) ${how} ${doing}.`, exit };
-      for (const task of mayHaveRun) this.#settle(task, this.#brokenError(reason));
-      // Children that keep dying on their own before they are ready would die again in every replacement.
-      if (before === 'starting' && !KILLED_FROM_OUTSIDE.has(exit.signal!)) this.#startupFailures++;
-      if (this.#options.onWorkerCrash === 'break' || this.#startupFailures >= MAX_STARTUP_FAILURES) {
-        for (const task of neverRan) this.#settle(task, this.#brokenError(reason));
-        this.#break({ ...reason, message: `${reason.message} The pool is broken: every pending and later task fails.` });
-      } else {
-        this.#requeue(neverRan);
-      }
+    if (exit.spawnError !== undefined) {
+      // A fork that failed (no such cwd, no processes left) fails the same way for every replacement.
+      this.#break({ message: `A child process could not be started: ${exit.spawnError.message}`, exit, cause: exit.spawnError });
     }
+    const decision = decideExit({
+      stopReason: child.stopReason,
+      answeredOne: child.answeredOne,
+      held: held.map(({ task, started }) => ({ task, started, done: task.state === 'done' })),
+      onWorkerCrash: this.#options.onWorkerCrash,
+      startFailures: this.#startFailures,
+    });
+    this.#startFailures = decision.startFailures;
+    const reason = { message: describeExit(exit, child, held, decision.reason), exit };
+    for (const task of decision.fail) this.#settle(task, this.#brokenError(reason));
+    if (decision.breakPool) {
+      this.#break({ ...reason, message: `${reason.message} The pool is broken: every pending and later task fails.` });
+    }
+    this.#requeue(decision.requeue);
     this.#replenish();
-    if (this.#workers.size === 0 && this.#state !== 'running') this.#exited();
+    this.#dispatch();
+    if (this.#children.size === 0 && this.#state !== 'running') this.#exited();
   }
 
   // --- Faults ---------------------------------------------------------------------------------------
 
   #timedOut(task: Task): void {
-    task.timer = undefined;
-    const worker = task.worker!;
+    const child = task.holder!;
     this.#settle(task, new TimeoutError(`The task did not finish within its timeout of ${task.timeout} ms.`, task.timeout!));
-    this.#replace(worker);
+    this.#stopRunning(child, task, 'timeout');
+    this.#dispatch();
   }
 
-  /** Kill a child whose running task was given up, and start another in its place. */
-  #replace(worker: WorkerHandle): void {
-    worker.kill();
+  /**
+   * `child` began `target`, which the pool gave up (a timeout, an abort): stop the child, but harm no other
+   * task. What it holds behind the target is taken back first; if it has begun any of that, the target is
+   * over already and the child is left alone.
+   */
+  #stopRunning(child: ChildHandle, target: Task, reason: StopReason): void {
+    const behind = [...child.held].filter((task) => task.seq > target.seq);
+    const taken: Task[] = [];
+    let targetOver = false;
+    for (const task of behind.reverse()) {
+      if (!child.revoke(task)) {
+        targetOver = true;
+        break;
+      }
+      taken.unshift(task);
+    }
+    this.#requeue(taken);
+    if (targetOver) return;
+    child.stop(reason);
     this.#replenish();
-    this.#dispatch();
   }
 
   #break(reason: BreakReason): void {
     if (this.#state === 'broken' || this.#state === 'terminated') return;
     this.#transition('broken');
     this.#breakReason = reason;
-    this.#stopEverything(() => this.#brokenError(reason));
+    this.#stopEverything('break', () => this.#brokenError(reason));
   }
 
   #brokenError(reason: BreakReason): BrokenPoolError {
@@ -388,18 +457,16 @@ export class Engine implements WorkerOwner {
       : new PoolStateError('The pool was terminated; it runs no more tasks.');
   }
 
-  /** Kill every child and reject every unsettled task, each with an error of its own. */
-  #stopEverything(errorFor: () => Error): void {
+  /** Stop every child and reject every unfinished task, each with an error of its own. */
+  #stopEverything(reason: StopReason, errorFor: () => Error): void {
     this.#refreshRefs();
-    for (const worker of this.#workers) {
-      for (const task of worker.inflight.splice(0)) this.#settle(task, errorFor());
-      worker.kill();
+    for (const child of this.#children) {
+      for (const task of child.held) this.#settle(task, errorFor());
+      child.stop(reason);
     }
-    for (const task of this.#queue.drain()) {
-      if (task.state !== 'settled') this.#settle(task, errorFor());
-    }
+    for (const task of this.#queue.drain()) this.#settle(task, errorFor());
     this.#queued = 0;
-    if (this.#workers.size === 0) this.#exited();
+    if (this.#children.size === 0) this.#exited();
   }
 
   // --- Children's lifecycle -------------------------------------------------------------------------
@@ -409,27 +476,27 @@ export class Engine implements WorkerOwner {
     const wanted = this.#state === 'running' || (this.#state === 'closed' && this.#hasWork());
     if (!wanted) return;
     let able = 0;
-    for (const worker of this.#workers) if (worker.state === 'starting' || worker.state === 'ready') able++;
+    for (const child of this.#children) if (child.state === 'starting' || child.state === 'ready') able++;
     for (; able < this.#options.processes; able++) {
-      const worker = new WorkerHandle(this.#options, this.#childSetup, OrphanGuard.childrenWatch, this);
-      worker.ref(this.#keepsAlive());
-      this.#workers.add(worker);
-      this.#orphanGuard.watch(worker.pid);
+      let child: ChildHandle;
+      try {
+        child = new ChildHandle(this.#options, this.#childSetup, OrphanGuard.childrenWatch, this, this.#factory);
+      } catch (error) {
+        // Out of descriptors or processes: the replacements would fail alike.
+        this.#break({ message: `A child process could not be started: ${(error as Error).message}`, exit: {}, cause: error });
+        return;
+      }
+      child.ref(this.#keepsAlive());
+      this.#children.add(child);
+      this.#orphanGuard.watch(child.pid);
     }
-  }
-
-  /** A child that has taken its maxTasksPerChild retires once its last task is answered. */
-  #recycleIfSpent(worker: WorkerHandle): void {
-    if (worker.tasksTaken < this.#options.maxTasksPerChild || worker.inflight.length > 0) return;
-    worker.retire();
-    this.#replenish();
   }
 
   /** Once a closed pool has nothing left to run, let its children go. */
   #retireIfDone(): void {
     if (this.#state !== 'closed' || this.#hasWork()) return;
-    for (const worker of this.#workers) worker.retire();
-    if (this.#workers.size === 0) this.#exited();
+    for (const child of this.#children) child.retire('close');
+    if (this.#children.size === 0) this.#exited();
   }
 
   /** Every child has exited, for good. */
@@ -440,34 +507,29 @@ export class Engine implements WorkerOwner {
 
   #hasWork(): boolean {
     if (this.#queued > 0 || this.#openInputs.size > 0) return true;
-    for (const worker of this.#workers) if (worker.inflight.length > 0) return true;
+    for (const child of this.#children) if (child.heldCount > 0) return true;
     return false;
   }
 
+  /** Put tasks back at the front of the queue, in the given order: they were submitted before the rest. */
   #requeue(tasks: Task[]): void {
-    for (const task of tasks) {
-      task.state = 'queued';
-      task.worker = undefined;
-    }
+    if (tasks.length === 0) return;
     this.#queue.unshift(tasks);
     this.#queued += tasks.length;
-    this.#dispatch();
   }
 
   // --- Settling -------------------------------------------------------------------------------------
 
   #settle(task: Task, error: unknown, values?: ChunkValues, index?: number): void {
-    if (task.state === 'settled') return;
+    if (task.state === 'done') return;
     this.#finish(task);
     if (values !== undefined) task.sink.resolveTask(task, values);
     else task.sink.rejectTask(task, error, index);
   }
 
   /** Everything that ends with a task, however it ends. */
-  #finish(task: Task, detach = true): void {
-    task.state = 'settled';
-    if (detach) task.worker = undefined;
-    clearTimeout(task.timer);
+  #finish(task: Task): void {
+    task.finish();
     this.#addPending(-1);
   }
 
@@ -486,7 +548,7 @@ export class Engine implements WorkerOwner {
 
   #refreshRefs(): void {
     const keepAlive = this.#keepsAlive();
-    for (const worker of this.#workers) worker.ref(keepAlive);
+    for (const child of this.#children) child.ref(keepAlive);
   }
 
   #transition(to: PoolState): void {
@@ -495,4 +557,18 @@ export class Engine implements WorkerOwner {
     }
     this.#state = to;
   }
+}
+
+/** What became of a child, for the BrokenPoolError of the tasks it took with it. */
+function describeExit(exit: ExitInfo, child: ChildHandle, held: HeldAtExit[], reason: string): string {
+  if (reason === 'timeout' || reason === 'aborted') {
+    return `The child process (pid ${exit.pid}) running this task was stopped (${reason}).`;
+  }
+  const how = exit.signal !== null ? `was killed by signal ${exit.signal}` : `exited with code ${exit.exitCode}`;
+  const doing = held.some((h) => h.started)
+    ? 'while running a task'
+    : child.answeredOne
+      ? 'while idle'
+      : 'before it had finished a first task';
+  return `A child process (pid ${exit.pid}) ${how} ${doing}.`;
 }

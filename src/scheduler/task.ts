@@ -3,7 +3,7 @@
  */
 import type { ChunkValues } from '../shared/packing';
 import type { TaskSpec } from '../shared/protocol';
-import type { WorkerHandle } from './child-handle';
+import type { ChildHandle } from './child-handle';
 
 /**
  * Receives the outcome of the tasks of one call (an apply, a map, an imap...). One object per call rather
@@ -18,20 +18,32 @@ export interface TaskSink {
 export type TaskState =
   /** Waiting in the pool's queue. */
   | 'queued'
-  /** Sent to a child, which runs it or has it next in line. */
-  | 'sent'
-  /** Resolved, rejected or dropped; whatever comes later for it is ignored. */
-  | 'settled';
+  /** Sent to a child, which runs it or holds it ahead of its turn. */
+  | 'held'
+  /**
+   * Resolved, rejected or dropped: its outcome has reached its call, and whatever comes later is ignored.
+   * A task dropped while it ran stays with its child (its `holder`) until the child answers or dies.
+   */
+  | 'done';
+
+const TRANSITIONS: Record<TaskState, readonly TaskState[]> = {
+  queued: ['held', 'done'],
+  // Back to the queue: taken back from a child, or its child died before starting it.
+  held: ['queued', 'done'],
+  done: [],
+};
 
 let nextId = 1;
 
 export class Task {
   readonly id = nextId++;
-  state: TaskState = 'queued';
-  /** The child holding it, while `sent`. */
-  worker: WorkerHandle | undefined = undefined;
+  #state: TaskState = 'queued';
+  /** The child that holds it: set from `hold()` until the child answers for it or exits. */
+  #holder: ChildHandle | undefined;
+  /** Its number on its holder's progress page (see progress-page.ts). */
+  #seq = 0;
   /** Set while the timeout clock runs. */
-  timer: NodeJS.Timeout | undefined = undefined;
+  timer: { cancel(): void } | undefined = undefined;
 
   constructor(
     readonly spec: TaskSpec,
@@ -42,24 +54,66 @@ export class Task {
     /** The call it belongs to, and the chunk's position within it. */
     readonly call: number,
     readonly index: number,
+    /** Ms it may run, from the moment a child begins it. */
     readonly timeout: number | undefined,
-    /** How many tasks its child may hold ahead of it when it is sent: see {@link maxTasksAhead}. */
-    readonly maxAhead: number,
   ) {}
 
-  /** Its outcome is awaited by a clock or an abort: the child should report it the moment it is known. */
-  get urgent(): boolean {
-    return this.maxAhead === 0;
+  get state(): TaskState {
+    return this.#state;
   }
-}
 
-/**
- * How many tasks a child may hold ahead of a task it is sent. A task with a deadline or an abort signal
- * goes only to a child with nothing else in hand, so that being sent means running: its clock starts on
- * time and aborting it never has to guess whether it started. A future may be cancelled until a child
- * takes it, so at most one waits in a child behind the one it runs, as in Python's executor. Other tasks
- * may queue in a child as deep as it asks.
- */
-export function maxTasksAhead({ deadline, cancellable }: { deadline: boolean; cancellable: boolean }): number {
-  return deadline ? 0 : cancellable ? 1 : Infinity;
+  get holder(): ChildHandle | undefined {
+    return this.#holder;
+  }
+
+  get seq(): number {
+    return this.#seq;
+  }
+
+  /**
+   * Must start the moment its child receives it, with nothing ahead of it: its clock starts when it is
+   * sent. Its child also reports its outcome at once rather than with others.
+   */
+  get urgent(): boolean {
+    return this.timeout !== undefined;
+  }
+
+  /** Whether a child has begun it (it may have finished since). */
+  get started(): boolean {
+    return this.#holder?.hasStarted(this) ?? false;
+  }
+
+  /** Sent to `child` as its task number `seq`. Called by the child's handle only. */
+  hold(child: ChildHandle, seq: number): void {
+    this.#to('held');
+    this.#holder = child;
+    this.#seq = seq;
+  }
+
+  /** Its holder answered for it, or died, or gave it back. Called by the child's handle only. */
+  release(): void {
+    this.#holder = undefined;
+    if (this.#state !== 'held') return;
+    // Back to waiting: its clock starts again when a child begins it.
+    this.#to('queued');
+    this.#stopClock();
+  }
+
+  /** Its outcome is decided: nothing more will reach its call. */
+  finish(): void {
+    this.#to('done');
+    this.#stopClock();
+  }
+
+  #stopClock(): void {
+    this.timer?.cancel();
+    this.timer = undefined;
+  }
+
+  #to(state: TaskState): void {
+    if (!TRANSITIONS[this.#state].includes(state)) {
+      throw new Error(`Internal error: task ${this.id} cannot go from ${this.#state} to ${state}.`);
+    }
+    this.#state = state;
+  }
 }

@@ -2,19 +2,25 @@
  * Every message the parent and a child exchange over the IPC channel, read by both sides.
  *
  * The pull loop: a child announces itself with `pool:ready` asking for `credits` tasks; the parent answers
- * each credit with at most one task and never sends a task nobody asked for. A child asks for two at first,
- * so one waits behind the one it runs and no round trip separates them; one that finds its tasks tiny asks
- * for more, and gets them several to a `pool:tasks` message, and answers several to a `pool:results`.
+ * each credit with at most one task and never sends a task nobody asked for. A child asks for one at first;
+ * one that finds its tasks much shorter than a round trip asks for more, gets them several to a
+ * `pool:tasks` message, and answers several to a `pool:results`, which asks for more in turn.
  *
- * Pool messages carry the {@link MESSAGE_TAG} key; anything else on the channel (a task calling
- * `process.send` itself) is not the pool's and is ignored by both sides.
+ * What a child has begun, and taking back what it has not, goes through its progress page
+ * (progress-page.ts), not through messages: a child busy in a synchronous task cannot answer one.
+ *
+ * Pool messages carry the {@link MESSAGE_TAG} key: the parent's are stamped with its PROTOCOL_VERSION, a
+ * child's with the token its `pool:init` gave it. Anything else on the channel (a task calling
+ * `process.send` itself, even with the key) is not the pool's and is ignored by both sides: a task cannot
+ * know the token. A child that meets another version answers with a {@link VersionMessage}, whose shape
+ * stays the same in every release, so that a stale child script fails at once rather than waits forever.
  */
 import type { WireError } from './wire-error';
 import type { ChunkValues } from './packing';
 
 export const MESSAGE_TAG = '__forkpool__';
 /** Bumped when a message changes shape, so a stale child script fails loudly instead of misreading. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** `module` is absolute, a `file:` URL, or a bare package name resolved from `baseDir`. */
 export interface ModuleLocation {
@@ -32,20 +38,34 @@ export type TaskSpec =
   | { id: number; kind: 'inline'; source: string; name: string };
 
 interface Tagged<T extends string> {
-  [MESSAGE_TAG]: typeof PROTOCOL_VERSION;
+  /** PROTOCOL_VERSION from the parent, the child's token from a child. */
+  [MESSAGE_TAG]: number | string;
   type: T;
+}
+
+/** The stamp of a {@link VersionMessage}. */
+export const VERSION_STAMP = 'version';
+
+/** A child's answer to a message of another protocol version; the same in every release. */
+export interface VersionMessage {
+  [MESSAGE_TAG]: typeof VERSION_STAMP;
+  version: number;
 }
 
 // Parent → child.
 
 /** First message to every child: what to run before asking for work. */
 export interface InitMessage extends Tagged<'pool:init'> {
+  /** What the child stamps its messages with. */
+  token: string;
   initializer: TaskSpec | null;
   initargs: unknown[];
   /** `'json'` makes the child check its results for values JSON would drop silently. */
   serialization: 'advanced' | 'json';
   /** No guard watches for the parent's death on the child's behalf: the child watches itself. */
   watchParent: boolean;
+  /** Whether the child has a progress page (at CHILD_PAGE_FD); without one it is sent a task only when it holds none. */
+  page: boolean;
   /**
    * The pool's default module: the child loads it once it has asked for work, while the ask travels,
    * so that the first task does not wait for it.
@@ -53,7 +73,10 @@ export interface InitMessage extends Tagged<'pool:init'> {
   preload: ModuleLocation | null;
 }
 
-/** One task: a chunk of calls of the same function, run in order. */
+/**
+ * One task: a chunk of calls of the same function. A child runs its tasks in the order they arrive; the n-th
+ * task a child receives is its task `seq` n on the progress page.
+ */
 export interface WireTask {
   id: number;
   /** The TaskSpec's id. */
@@ -67,28 +90,14 @@ export interface WireTask {
   urgent?: true;
   /**
    * The call it belongs to. A call ends at its first error, so when a task fails the child drops the
-   * tasks of the same call it holds, without waiting for the parent's `pool:cancel`.
+   * tasks of the same call it holds, before the parent can take them back.
    */
   call: number;
-}
-
-/**
- * How many finished results a child may hold back to send together, when `window` is the number of
- * tasks it has asked for and not yet answered. Both sides rely on it: if the child dies, that many tasks
- * past the one it was running may have run without their results arriving, and must not run again.
- */
-export function maxUnsentResults(window: number): number {
-  return Math.max(0, Math.ceil(window / 4) - 1);
 }
 
 /** Tasks to run in order, one per credit the child gave. */
 export interface TasksMessage extends Tagged<'pool:tasks'> {
   tasks: WireTask[];
-}
-
-/** Drop these tasks if they have not started; each one dropped gives its credit back with `pool:ready`. */
-export interface CancelMessage extends Tagged<'pool:cancel'> {
-  ids: number[];
 }
 
 /** Finish what was taken, then exit with code 0. */
@@ -105,34 +114,32 @@ export type WireResult = { id: number; values: ChunkValues } | { id: number; ind
 
 /**
  * Outcomes of tasks in the order they ran, and how many tasks the child asks for now (including again
- * those it dropped because another task of their call failed).
+ * those it did not run).
  */
 export interface ResultsMessage extends Tagged<'pool:results'> {
   results: WireResult[];
   credits: number;
   /** Tasks dropped unrun because another task of their call failed. */
   dropped?: number[];
+  /** Tasks not run because the parent took them back (revoked on the progress page) before they started. */
+  skipped?: number[];
 }
 
 export interface InitErrorMessage extends Tagged<'pool:init-error'> {
   error: WireError;
 }
 
-export type ParentMessage = InitMessage | TasksMessage | CancelMessage | ExitMessage;
+export type ParentMessage = InitMessage | TasksMessage | ExitMessage;
 export type ChildMessage = ReadyMessage | ResultsMessage | InitErrorMessage;
 
 type Untagged<M> = M extends Tagged<string> ? Omit<M, typeof MESSAGE_TAG> : never;
 
-/** Stamp a message body with the tag. */
-export function tag<M extends ParentMessage | ChildMessage>(body: Untagged<M>): M {
-  return { [MESSAGE_TAG]: PROTOCOL_VERSION, ...body } as M;
+/** Stamp a message body: with PROTOCOL_VERSION (the parent) or the child's token (a child). */
+export function tag<M extends ParentMessage | ChildMessage>(body: Untagged<M>, stamp: number | string = PROTOCOL_VERSION): M {
+  return { [MESSAGE_TAG]: stamp, ...body } as M;
 }
 
-/** True for messages of this protocol; false for whatever else a task sends on the channel. */
-export function isPoolMessage(message: unknown): message is ParentMessage | ChildMessage {
-  return (
-    typeof message === 'object' &&
-    message !== null &&
-    (message as Record<string, unknown>)[MESSAGE_TAG] === PROTOCOL_VERSION
-  );
+/** The stamp of a message that carries the pool's key, or undefined for anything else on the channel. */
+export function stampOf(message: unknown): unknown {
+  return typeof message === 'object' && message !== null ? (message as Record<string, unknown>)[MESSAGE_TAG] : undefined;
 }

@@ -91,10 +91,13 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
 
   let kills = 0;
   const killed = new Set<number>();
+  // Only children that have answered a task are killed: one killed before that failed to start, and a few
+  // failed starts in a row rightly break a pool (API.md, "Start-up failures").
+  const answered = new Set<number>();
   let killer: NodeJS.Timeout | undefined;
   const scheduleKill = (): void => {
     killer = setTimeout(() => {
-      const pids = pool.pids;
+      const pids = pool.pids.filter((pid) => answered.has(pid));
       if (pids.length > 0) {
         const pid = pids[Math.floor(Math.random() * pids.length)];
         seen.add(pid);
@@ -153,7 +156,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
         const i = next++;
         pending++;
         pool.apply('mix', [i]).then(
-          (value) => record(i, value === expected(i) ? Outcome.Succeeded : Outcome.Wrong),
+          ([value, pid]: [number, number]) => {
+            answered.add(pid);
+            record(i, value === expected(i) ? Outcome.Succeeded : Outcome.Wrong);
+          },
           (error: unknown) => {
             if (breakMessage === undefined && pool.broken && error instanceof BrokenPoolError) breakMessage = error.message;
             const ours = error instanceof BrokenPoolError && error.signal === 'SIGKILL' && killed.has(error.pid!);

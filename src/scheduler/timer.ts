@@ -1,0 +1,27 @@
+/**
+ * Timers for any positive number of milliseconds. Node's own fire after 1 ms when asked for 2^31 ms or more
+ * (about 24.8 days), so a longer wait is made of several shorter ones.
+ */
+
+/** The longest delay setTimeout honours. */
+const MAX_DELAY_MS = 2 ** 31 - 1;
+
+export interface Timer {
+  cancel(): void;
+}
+
+/** Call `fn` once `ms` have passed, unless cancelled first. `Infinity` never fires. */
+export function startTimer(ms: number, fn: () => void): Timer {
+  let handle: NodeJS.Timeout | undefined;
+  const deadline = Date.now() + ms;
+  const arm = (left: number) => {
+    if (left === Infinity) return;
+    handle = setTimeout(() => {
+      const rest = deadline - Date.now();
+      if (rest > 0 && left === MAX_DELAY_MS) arm(Math.min(rest, MAX_DELAY_MS));
+      else fn();
+    }, left);
+  };
+  arm(Math.min(ms, MAX_DELAY_MS));
+  return { cancel: () => clearTimeout(handle) };
+}
