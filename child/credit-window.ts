@@ -18,15 +18,26 @@ const BUFFERED_WORK_MS = 1;
 const MAX_RESULT_DELAY_MS = 2;
 /** Weight of the newest duration in the running average. */
 const SMOOTHING = 0.2;
+/** A function whose calls take less than this on average is tiny: results may wait for others behind it. */
+const TINY_MS = BUFFERED_WORK_MS / 4;
 
 export class CreditWindow {
   /** Credits handed to the parent and not yet answered by a result. */
   size = MIN_WINDOW;
   /** A start that assumes long tasks: the window widens only on evidence. */
   #averageMs = BUFFERED_WORK_MS;
+  /** The same average for each task function (by TaskSpec id). */
+  readonly #averageByFn = new Map<number, number>();
 
-  record(durationMs: number): void {
+  record(fn: number, durationMs: number): void {
     this.#averageMs += SMOOTHING * (durationMs - this.#averageMs);
+    const average = this.#averageByFn.get(fn) ?? durationMs;
+    this.#averageByFn.set(fn, average + SMOOTHING * (durationMs - average));
+  }
+
+  /** Whether calls of this function have proved tiny, so that a finished result may wait behind one. */
+  knownTiny(fn: number): boolean {
+    return (this.#averageByFn.get(fn) ?? Infinity) < TINY_MS;
   }
 
   /**

@@ -21,6 +21,7 @@ import {
   type WireTask,
 } from '../shared/protocol';
 import type { StopReason } from './exit-policy';
+import { OrphanGuard, type ParentDeathGuard } from './orphan-guard';
 import type { Task } from './task';
 
 /**
@@ -76,15 +77,17 @@ export interface ChildOwner {
   onChildExit(child: ChildHandle, exit: ExitInfo, held: HeldAtExit[]): void;
 }
 
-/** How a child process and its progress page are made: real ones, or simulated ones in tests. */
+/** How child processes, their progress pages and their orphan guard are made: real ones, or simulated ones in tests. */
 export interface ChildFactory {
   fork(script: string, options: ForkOptions): ChildProcess;
   openPage(): ProgressPage | undefined;
+  orphanGuard(): ParentDeathGuard;
 }
 
 export const REAL_CHILDREN: ChildFactory = {
   fork: (script, options) => fork(script, [], options),
   openPage: () => FilePage.open(os.tmpdir()),
+  orphanGuard: () => new OrphanGuard(),
 };
 
 export class ChildHandle {

@@ -24,7 +24,7 @@ import { findJsonUnsendable, unsendableError } from '../shared/sendable';
 import { fromWireError } from '../shared/wire-error';
 import { ChildHandle, REAL_CHILDREN, type ChildFactory, type ChildSetup, type ExitInfo, type HeldAtExit } from './child-handle';
 import { decideExit, type StopReason } from './exit-policy';
-import { OrphanGuard } from './orphan-guard';
+import type { ParentDeathGuard } from './orphan-guard';
 import { Task } from './task';
 import { TaskQueue } from './task-queue';
 import { startTimer } from './timer';
@@ -76,12 +76,13 @@ export class Engine {
   /** Children in a row that died before answering a first task. */
   #startFailures = 0;
   readonly #allExited = pDefer<void>();
-  readonly #orphanGuard = new OrphanGuard();
+  readonly #orphanGuard: ParentDeathGuard;
 
   constructor(options: ResolvedPoolOptions, childSetup: ChildSetup, factory: ChildFactory = REAL_CHILDREN) {
     this.#options = options;
     this.#childSetup = childSetup;
     this.#factory = factory;
+    this.#orphanGuard = factory.orphanGuard();
     this.#replenish();
   }
 
@@ -192,7 +193,7 @@ export class Engine {
   // --- Dispatch -------------------------------------------------------------------------------------
 
   /**
-   * Hand queued tasks to children that asked for work, those that hold nothing first. A child gets as many
+   * Hand queued tasks to children that asked for work, those that hold nothing first. A child holds as many
    * as it asked for, but no more than its share of the queue among the children that take tasks or soon
    * will (those still starting count too), so that a few tasks are spread rather than piled on the first.
    * With the queue empty, an idle child takes over tasks another holds ahead of its turn.
@@ -204,9 +205,10 @@ export class Engine {
         if (this.#rebalance()) continue;
         break;
       }
-      const child = this.#pickChild(head);
+      const share = this.#share();
+      const child = this.#pickChild(head, share);
       if (child === undefined) break;
-      this.#sendTo(child, this.#takeBatch(child, Math.min(child.credits, child.room, this.#share())));
+      this.#sendTo(child, this.#takeBatch(child, Math.min(child.credits, child.room, share - child.heldCount)));
     }
     this.#retireIfDone();
   }
@@ -221,24 +223,32 @@ export class Engine {
     return task;
   }
 
-  /** The child to send `task` to: one that holds nothing if there is one. */
-  #pickChild(task: Task): ChildHandle | undefined {
+  /** The child to send `task` to, among those holding less than `share`: one that holds nothing if there is one. */
+  #pickChild(task: Task, share: number): ChildHandle | undefined {
     let busy: ChildHandle | undefined;
     for (const child of this.#children) {
-      if (!child.takes(task)) continue;
+      if (child.heldCount >= share || !child.takes(task)) continue;
       if (child.heldCount === 0) return child;
       if (busy === undefined || child.heldCount < busy.heldCount) busy = child;
     }
     return busy;
   }
 
-  /** A child's share of the queue: children still starting count, so the first ready one takes no more. */
+  /**
+   * How many tasks a child may hold: an even split of the queue and what they hold already among the
+   * children that take tasks or soon will. Children still starting count, so that the first one ready
+   * does not take everything.
+   */
   #share(): number {
     let takers = 0;
+    let work = this.#queued;
     for (const child of this.#children) {
-      if (child.state === 'starting' || (child.state === 'ready' && child.credits > 0 && child.room > 0)) takers++;
+      if (child.state === 'starting' || (child.state === 'ready' && child.credits > 0 && child.room > 0)) {
+        takers++;
+        work += child.heldCount;
+      }
     }
-    return Math.ceil(this.#queued / Math.max(1, takers));
+    return Math.ceil(work / Math.max(1, takers));
   }
 
   /** Up to `limit` tasks from the front of the queue for `child`; a task with a clock only as the first. */
@@ -480,7 +490,7 @@ export class Engine {
     for (; able < this.#options.processes; able++) {
       let child: ChildHandle;
       try {
-        child = new ChildHandle(this.#options, this.#childSetup, OrphanGuard.childrenWatch, this, this.#factory);
+        child = new ChildHandle(this.#options, this.#childSetup, this.#orphanGuard.childrenWatch, this, this.#factory);
       } catch (error) {
         // Out of descriptors or processes: the replacements would fail alike.
         this.#break({ message: `A child process could not be started: ${(error as Error).message}`, exit: {}, cause: error });

@@ -31,14 +31,24 @@ done
 exit 0
 `;
 
-export class OrphanGuard {
+/** What the engine needs of a guard (tests give it one that does nothing). */
+export interface ParentDeathGuard {
+  /** Whether children must watch for themselves (no guard can do it for them here). */
+  readonly childrenWatch: boolean;
+  watch(pid: number | undefined): void;
+  forget(pid: number | undefined): void;
+  start(): void;
+  close(): void;
+}
+
+export class OrphanGuard implements ParentDeathGuard {
   #shell: ChildProcess | undefined;
   /** Lines for a shell not started yet. */
   #unsent: string[] = [];
   #deferredStart: NodeJS.Immediate | undefined;
 
   /** Whether children must watch for themselves (no shell here). */
-  static get childrenWatch(): boolean {
+  get childrenWatch(): boolean {
     return !shellAvailable;
   }
 
