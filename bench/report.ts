@@ -166,12 +166,12 @@ function columns(summary: Summary): PeerInfo[] {
   return PEER_INFO.filter((peer) => WORKLOAD_INFO.some((workload) => summary.has(key(workload.id, peer.id))));
 }
 
-export function mainTable(summary: Summary): string {
+export function mainTable(summary: Summary, workers: number): string {
   const peers = columns(summary);
   const rows = WORKLOAD_INFO.filter((workload) => peers.some((peer) => summary.has(key(workload.id, peer.id)))).map(
     (workload) => [workload.title, workload.unit, ...peers.map((peer) => cellText(summary, workload, peer))],
   );
-  return table(['workload (2 workers)', 'unit', ...peers.map((peer) => peer.label)], rows);
+  return table([`workload (${workers} workers)`, 'unit', ...peers.map((peer) => peer.label)], rows);
 }
 
 export interface TargetResult {
@@ -183,15 +183,16 @@ export interface TargetResult {
   limit: string | undefined;
 }
 
-export function targetResults(summary: Summary): TargetResult[] {
+export function targetResults(summary: Summary, workers: number): TargetResult[] {
   return TARGETS.filter((target) => summary.has(key(target.workload, 'forkpool'))).map((target) => {
     const workload = workloadInfo(target.workload);
     const ours = figure(summary, workload, 'forkpool');
     const theirs = target.against === undefined ? NaN : figure(summary, workload, target.against);
     const ratio = target.against === undefined ? ours : ours / theirs;
+    const atMost = workers > 2 ? (target.atMostAbove2 ?? target.atMost) : target.atMost;
     const met = !Number.isFinite(ratio)
       ? null
-      : (target.atLeast === undefined || ratio >= target.atLeast) && (target.atMost === undefined || ratio <= target.atMost);
+      : (target.atLeast === undefined || ratio >= target.atLeast) && (atMost === undefined || ratio <= atMost);
     return {
       text: target.text,
       forkpool: workload.speedup ? format(ours, workload.unit) : `${format(ours, workload.unit)} ${workload.unit}`,
@@ -203,8 +204,8 @@ export function targetResults(summary: Summary): TargetResult[] {
   });
 }
 
-export function targetTable(summary: Summary): string {
-  const rows = targetResults(summary).map((result) => [
+export function targetTable(summary: Summary, workers: number): string {
+  const rows = targetResults(summary, workers).map((result) => [
     result.text,
     result.forkpool,
     result.reference,
@@ -215,8 +216,8 @@ export function targetTable(summary: Summary): string {
 }
 
 /** For each missed target, what limits it. */
-export function missedTargetNotes(summary: Summary): string {
-  const missed = targetResults(summary).filter((result) => result.met === false);
+export function missedTargetNotes(summary: Summary, workers: number): string {
+  const missed = targetResults(summary, workers).filter((result) => result.met === false);
   if (missed.length === 0) return '';
   const notes = missed.map((result) => `- **${result.text}**: ${result.limit ?? 'no known limit: a regression to look into.'}`);
   return `### Why a target is missed\n\n${notes.join('\n')}\n`;
@@ -313,9 +314,9 @@ export function consoleReport(summary: Summary, run: RunInfo): string {
   return [
     `forkpool benchmarks${run.quick ? ' (quick)' : ''}: medians of ${run.plan.reps} run(s), D of ${run.plan.startupReps}; ${run.cores} cores, load average ${load(run.loadBefore)} → ${load(run.loadAfter)}`,
     '',
-    mainTable(summary),
+    mainTable(summary, run.plan.sizes.workers),
     '',
-    targetTable(summary),
+    targetTable(summary, run.plan.sizes.workers),
     '',
     'Memory (MiB, RSS):',
     memoryTable(summary),
@@ -352,20 +353,22 @@ small sizes, whose figures mean little. \`npm run bench -- --help\` lists the fi
 ${run.skipped.map((note) => `- skipped: ${note}\n`).join('')}
 ## Results
 
-${mainTable(summary)}
+${mainTable(summary, sizes.workers)}
 
 - A: ${sizes.tinyCalls.toLocaleString('en')} calls of a task that returns \`x + 1\`, all made at once; map: one call over ${sizes.mapItems.toLocaleString('en')} items, after one over a tenth of them; "4th in a row": the same call after ${FULL_MAPS_BEFORE_WARM_RUN} full-size ones in the same pool, once the processes have compiled its code and grown their heaps.
 - B: ${sizes.cpuTasks} tasks of ${sizes.cpuTaskMs} ms of CPU each (calibrated per runtime: ${run.cpuIterations.node.toLocaleString('en')} loop iterations in Node${run.cpuIterations.python === null ? '' : `, ${run.cpuIterations.python.toLocaleString('en')} in Python`}); serial: Node ${perTask(serialNode)}, Python ${perTask(serialPython)}.
 - C: ${sizes.echoes} echoes of a ${(sizes.echoBytes / 1048576).toFixed(0)} MiB Buffer (Python: \`bytes\`), all submitted at once; MiB of payload per second.
-- D: from the pool's constructor to the first result of one tiny call, ${sizes.workers} workers; raw fork: two forked children, the first answer.
+- D: from the pool's constructor to the first result of one tiny call, ${sizes.workers} workers; raw fork: ${sizes.workers} forked children, the first answer.
+- E: from the pool's constructor to the last result of ${sizes.workers} CPU tasks of ${sizes.coarseTaskMs} ms each (one per worker), in one map where the pool has one (default chunksize), else one call each.
+- F: a warm pool, after ${sizes.workers * 1000} tiny calls: one CPU task of ${sizes.headLongMs} ms, then ${sizes.headShortsPerWorker * sizes.workers} of ${sizes.headShortMs} ms, one call each; the time until the last short one has finished.
 - gzip: every file of \`${run.gzip.dir}\` (${run.gzip.files} files, ${(run.gzip.bytes / 1048576).toFixed(1)} MiB), \`zlib.gzipSync\` level 9 in the worker, one call per file, largest first; serial: ${serialGzip === undefined || serialGzip.values.length === 0 ? '—' : `${serialGzip.median.toFixed(0)} ms`}.
 - idle: RSS of the children after a round of tiny calls and ${sizes.idleSettleMs} ms of rest, plus what the parent grew (threads live in the parent); raw fork's two children are the "two bare node processes".
 
 ## Targets
 
-${targetTable(summary)}
+${targetTable(summary, sizes.workers)}
 
-${missedTargetNotes(summary)}
+${missedTargetNotes(summary, sizes.workers)}
 ## Memory (MiB, resident set)
 
 ${memoryTable(summary)}

@@ -30,6 +30,7 @@ const HELP = `Usage: npm run bench -- [options]
 
   --quick              small sizes and one repetition (under a minute)
   --reps <n>           repetitions of every pair (D gets more)
+  --workers <n>        children (threads) per pool, for every workload (default 2)
   --peers <a,b,...>    only these pools: ${PEER_INFO.map((peer) => peer.id).join(', ')}
   --workloads <a,...>  only these workloads: ${WORKLOAD_INFO.map((workload) => workload.id).join(', ')}
   --no-python          leave Python's pools out
@@ -40,6 +41,7 @@ const HELP = `Usage: npm run bench -- [options]
 interface Options {
   quick: boolean;
   reps: number | undefined;
+  workers: number | undefined;
   peers: Set<PeerId> | undefined;
   workloads: Set<WorkloadId> | undefined;
   python: boolean;
@@ -48,7 +50,7 @@ interface Options {
 }
 
 function parseArgs(args: string[]): Options {
-  const options: Options = { quick: false, reps: undefined, peers: undefined, workloads: undefined, python: true, build: true, out: DEFAULT_RESULTS };
+  const options: Options = { quick: false, reps: undefined, workers: undefined, peers: undefined, workloads: undefined, python: true, build: true, out: DEFAULT_RESULTS };
   const value = (i: number) => {
     if (args[i + 1] === undefined) fail(`${args[i]} needs a value.`);
     return args[i + 1];
@@ -61,6 +63,10 @@ function parseArgs(args: string[]): Options {
       case '--reps':
         options.reps = Number(value(i++));
         if (!Number.isInteger(options.reps) || options.reps < 1) fail('--reps needs a positive integer.');
+        break;
+      case '--workers':
+        options.workers = Number(value(i++));
+        if (!Number.isInteger(options.workers) || options.workers < 1) fail('--workers needs a positive integer.');
         break;
       case '--peers':
         options.peers = listOf(value(i++), PEER_INFO.map((peer) => peer.id), '--peers');
@@ -201,7 +207,8 @@ async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const options = parseArgs(args);
   const base = options.quick ? QUICK : FULL;
-  const plan: RunPlan = options.reps === undefined ? base : { ...base, reps: options.reps, startupReps: Math.max(options.reps, base.startupReps) };
+  let plan: RunPlan = options.reps === undefined ? base : { ...base, reps: options.reps, startupReps: Math.max(options.reps, base.startupReps) };
+  if (options.workers !== undefined) plan = { ...plan, sizes: { ...plan.sizes, workers: options.workers } };
   const startedAt = new Date();
   const loadBefore = os.loadavg();
   const skipped: string[] = [];
@@ -222,7 +229,7 @@ async function main(): Promise<void> {
   if (options.peers !== undefined) skipped.push(`pools other than ${[...options.peers].join(', ')} (--peers)`);
   if (options.workloads !== undefined) skipped.push(`workloads other than ${[...options.workloads].join(', ')} (--workloads)`);
 
-  const needsCpu = workloads.includes('B');
+  const needsCpu = workloads.some((id) => id === 'B' || id === 'E' || id === 'F');
   const usesPython = peers.some((peer) => peer.runtime === 'python');
   const cpuMs = String(plan.sizes.cpuTaskMs);
   const cpuIterations = {

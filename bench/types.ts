@@ -19,6 +19,10 @@ export type WorkloadId =
   | 'C'
   /** D: create a pool, get the first result. */
   | 'D'
+  /** E: a fresh pool, one CPU task of about a second per worker: the time to the last result. */
+  | 'E'
+  /** F: a warm pool, one long CPU task then many short ones: the time until the last short one ends. */
+  | 'F'
   /** The real workload: gzip every file of a package in node_modules. */
   | 'gzip'
   /** Memory of a pool whose children sit idle. */
@@ -50,6 +54,12 @@ export interface Sizes {
   /** B: number of tasks, and how long each takes when run alone. */
   cpuTasks: number;
   cpuTaskMs: number;
+  /** E: how long each task takes when run alone. */
+  coarseTaskMs: number;
+  /** F: the long task, the short ones, and how many short ones per worker. */
+  headLongMs: number;
+  headShortMs: number;
+  headShortsPerWorker: number;
   /** C: number of echoes and the size of the Buffer. */
   echoes: number;
   echoBytes: number;
@@ -64,7 +74,7 @@ export interface MeasureSpec {
   peer: PeerId;
   workload: WorkloadId;
   sizes: Sizes;
-  /** B: loop iterations of one CPU task, calibrated for the runtime that runs it. */
+  /** B: loop iterations of one CPU task (of `cpuTaskMs`), calibrated for the runtime that runs it; E and F scale it. */
   cpuIterations: number;
   /** gzip: the directory whose files are compressed. */
   gzipDir: string;

@@ -72,6 +72,10 @@ class PoolUnderTest:
         pending = [self.pool.apply_async(fn, (arg,)) for arg in args]
         return [result.get() for result in pending]
 
+    def submit(self, fn, arg):
+        """One call, without waiting: returns what waits for its result."""
+        return self.pool.apply_async(fn, (arg,)).get
+
     def call_all_timed(self, fn, args):
         start = time.perf_counter()
         pending = [self.pool.apply_async(fn, (arg,)) for arg in args]
@@ -94,6 +98,9 @@ class ExecutorUnderTest:
 
     def __init__(self, workers, context):
         self.executor = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+
+    def submit(self, fn, arg):
+        return self.executor.submit(fn, arg).result
 
     def call_all_timed(self, fn, args):
         start = time.perf_counter()
@@ -200,6 +207,26 @@ def echoes(pool, spec, probe):
     return {"value": mib / elapsed, "phases": {"submit": submit * 1000, "total": elapsed * 1000}, "memory": memory}
 
 
+def head_of_line(pool, spec, probe):
+    """F: a warm pool that served tiny calls; one long CPU task, then many short ones (as head-of-line.ts)."""
+    sizes = spec["sizes"]
+    per_ms = spec["cpuIterations"] / sizes["cpuTaskMs"]
+    long_task = round(per_ms * sizes["headLongMs"])
+    short_task = round(per_ms * sizes["headShortMs"])
+    pool.call_all(tasks.tiny, range(TINY_CALLS_PER_WORKER * sizes["workers"]))
+    start = time.perf_counter()
+    long_result = pool.submit(tasks.cpu, long_task)
+    shorts = pool.call_all(tasks.cpu, [short_task] * (sizes["headShortsPerWorker"] * sizes["workers"]))
+    elapsed = (time.perf_counter() - start) * 1000
+    long_result()
+    if len(set(shorts)) != 1:
+        raise AssertionError("wrong results")
+    return {"value": elapsed, "phases": {"total": elapsed}}
+
+
+TINY_CALLS_PER_WORKER = 1000  # as bench/workloads/head-of-line.ts
+
+
 def idle(pool, spec, probe):
     time.sleep(spec["sizes"]["idleSettleMs"] / 1000)
     memory = probe.end(pool.pids())
@@ -215,6 +242,7 @@ WORKLOADS = {
     "A-map-warm": map_workload(None, FULL_MAPS_BEFORE_WARM_RUN),
     "B": cpu_tasks,
     "C": echoes,
+    "F": head_of_line,
     "idle": idle,
 }
 
@@ -236,9 +264,29 @@ def startup(spec):
     return {"value": (end - start) * 1000, "phases": {"create": (created - start) * 1000, "total": (end - start) * 1000}}
 
 
+def coarse_map(spec):
+    """E: a fresh pool, one CPU task of coarseTaskMs per worker, in one map: from the constructor to the last result."""
+    sizes = spec["sizes"]
+    iterations = round(spec["cpuIterations"] * sizes["coarseTaskMs"] / sizes["cpuTaskMs"])
+    context = multiprocessing.get_context(spec.get("startMethod") or "spawn")
+    start = time.perf_counter()
+    pool = PEERS[spec["peer"]](sizes["workers"], context)
+    try:
+        items = [iterations] * sizes["workers"]
+        results = pool.map(tasks.cpu, items, None) if pool.map is not None else pool.call_all(tasks.cpu, items)
+        elapsed = (time.perf_counter() - start) * 1000
+    finally:
+        pool.close()
+    if len(set(results)) != 1:
+        raise AssertionError("wrong results")
+    return {"value": elapsed, "phases": {"total": elapsed}}
+
+
 def measure(spec):
     if spec["workload"] == "D":
         return startup(spec)
+    if spec["workload"] == "E":
+        return coarse_map(spec)
     run = WORKLOADS.get(spec["workload"])
     if run is None:
         raise NotImplementedError(f"workload {spec['workload']} is not implemented for Python")

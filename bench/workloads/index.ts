@@ -3,9 +3,11 @@
  */
 import { FULL_MAPS_BEFORE_WARM_RUN } from '../config';
 import type { WorkloadId } from '../types';
+import { coarseMap } from './coarse';
 import { cpuTasks } from './cpu';
 import { echoes } from './echo';
 import { gzipFiles } from './gzip';
+import { headOfLine } from './head-of-line';
 import { idle } from './idle';
 import { mapWorkload } from './map';
 import { startup } from './startup';
@@ -20,6 +22,8 @@ export const WORKLOADS: Record<WorkloadId, Workload> = {
   B: cpuTasks,
   C: echoes,
   D: startup,
+  E: coarseMap,
+  F: headOfLine,
   gzip: gzipFiles,
   idle,
 };
