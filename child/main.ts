@@ -40,13 +40,18 @@ const window = new CreditWindow();
 let unsent: WireResult[] = [];
 let oldestUnsent = 0;
 let running = false;
+/** An uncaught exception: no task starts any more. */
+let dying = false;
 let exitRequested = false;
 let serialization: InitMessage['serialization'] = 'advanced';
 /** The stamp on this child's messages, from `pool:init`. */
 let token = '';
 
-function send(message: ChildMessage): void {
-  process.send!(message);
+/** Taken at start-up: a task that replaces process.send cannot take the pool's channel with it. */
+const sendToParent = process.send?.bind(process);
+
+function send(message: ChildMessage, done?: () => void): void {
+  sendToParent!(message, undefined, undefined, done);
 }
 
 async function initialize(message: InitMessage): Promise<void> {
@@ -61,7 +66,7 @@ async function initialize(message: InitMessage): Promise<void> {
       await initializer(...message.initargs);
     }
   } catch (error) {
-    send(tag({ type: 'pool:init-error', error: toWireError(explainInlineError(error)) }, token));
+    send(tag({ type: 'pool:init-error', error: toWireError(explained(error)) }, token));
     return;
   }
   send(tag({ type: 'pool:ready', credits: window.size }, token));
@@ -72,7 +77,7 @@ async function initialize(message: InitMessage): Promise<void> {
 /** Run queued tasks one after another until the queue is empty. */
 async function drain(): Promise<void> {
   running = true;
-  while (queue.length > 0) {
+  while (queue.length > 0 && !dying) {
     const task = queue.shift()!;
     if (page !== null && !page.claim(task.seq)) {
       // Taken back by the parent, which has given it to another child.
@@ -112,7 +117,7 @@ async function runTask({ id, fn, inputs, spread }: WireTask): Promise<WireResult
       values[index] = value;
     }
   } catch (error) {
-    return { id, index, error: toWireError(explainInlineError(error)) };
+    return { id, index, error: toWireError(explained(error)) };
   }
   return { id, values: serialization === 'advanced' ? packNumbers(values) : values };
 }
@@ -190,6 +195,15 @@ function exitWhenFlushed(): void {
   setTimeout(() => process.exit(0), FLUSH_TIMEOUT_MS).unref();
 }
 
+/** The error as the parent should see it, inline tasks' ReferenceErrors explained; never throws. */
+function explained(error: unknown): unknown {
+  try {
+    return explainInlineError(error);
+  } catch {
+    return error;
+  }
+}
+
 function failure(id: number, error: unknown): WireResult {
   return { id, index: 0, error: toWireError(error) };
 }
@@ -202,7 +216,7 @@ function onMessage(message: unknown): void {
   const stamp = stampOf(message);
   if (stamp !== PROTOCOL_VERSION) {
     // A parent of another release: say which version this script speaks, in the form every release reads.
-    if (typeof stamp === 'number') process.send!({ [MESSAGE_TAG]: VERSION_STAMP, version: PROTOCOL_VERSION });
+    if (typeof stamp === 'number') sendToParent!({ [MESSAGE_TAG]: VERSION_STAMP, version: PROTOCOL_VERSION });
     return;
   }
   const parentMessage = message as ParentMessage;
@@ -227,13 +241,41 @@ function onMessage(message: unknown): void {
       exitRequested = true;
       if (!running) exitWhenFlushed();
       break;
+    case 'pool:watch-parent':
+      watchParent();
+      break;
   }
 }
 
-if (typeof process.send !== 'function') {
+if (sendToParent === undefined) {
   console.error('forkpool: this script is started by a Pool through child_process.fork, not by hand.');
   process.exit(1);
 }
+/** Longest a dying child waits for its last message to be written. */
+const FATAL_SEND_TIMEOUT_MS = 1000;
+
+/**
+ * An uncaught exception or unhandled rejection outside any task (a task's own throw is its result): run no
+ * more tasks, tell the parent why, and exit as Node would have (code 1, the error on stderr).
+ */
+function die(error: unknown): void {
+  if (dying) return;
+  dying = true;
+  try {
+    console.error(error);
+  } catch {
+    // Nothing more to say.
+  }
+  const exit = () => process.exit(1);
+  setTimeout(exit, FATAL_SEND_TIMEOUT_MS).unref();
+  try {
+    send(tag({ type: 'pool:fatal', error: toWireError(error) }, token), exit);
+  } catch {
+    exit();
+  }
+}
+
+process.on('uncaughtException', die);
 // A Ctrl-C reaches the whole process group; the parent decides what it means for its children.
 process.on('SIGINT', () => {});
 // An idle child sees its parent go; a busy one is killed by the pool's OrphanGuard (or watchParent()).

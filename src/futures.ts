@@ -1,8 +1,9 @@
 /**
  * concurrent.futures' module functions over a set of futures: `asCompleted` and `wait`.
  */
-import { Future } from './future';
+import { Wakeup, deadlineIn } from './calls/deadline';
 import { TimeoutError } from './errors';
+import { Future } from './future';
 import { checkTimeout } from './options';
 
 export const FIRST_COMPLETED = 'FIRST_COMPLETED';
@@ -30,15 +31,15 @@ export function asCompleted<F extends AnyFuture>(
 ): AsyncIterableIterator<CompletedFuture<F>> {
   checkTimeout('timeout', timeout);
   const all = unique(futures);
-  const deadline = timeout === undefined ? Infinity : Date.now() + timeout;
+  const deadline = deadlineIn(timeout);
   const finished: F[] = all.filter((future) => future.done());
   let handedOut = 0;
-  let wake: (() => void) | undefined;
+  const wakeup = new Wakeup();
   for (const future of all) {
     if (!future.done()) {
       future.addDoneCallback(() => {
         finished.push(future);
-        wake?.();
+        wakeup.wake();
       });
     }
   }
@@ -47,26 +48,17 @@ export function asCompleted<F extends AnyFuture>(
     async next() {
       while (handedOut < finished.length || handedOut < all.length) {
         if (handedOut < finished.length) return { done: false, value: finished[handedOut++] };
-        const left = deadline - Date.now();
-        if (left <= 0) {
+        if (!(await wakeup.wait(deadline)) && handedOut === finished.length && handedOut < all.length) {
           handedOut = all.length; // the iterator is spent once it has thrown
           const unfinished = all.length - finished.length;
           throw new TimeoutError(`${unfinished} of ${all.length} futures unfinished after ${timeout} ms.`, timeout!);
         }
-        await new Promise<void>((resolve) => {
-          const timer = left === Infinity ? undefined : setTimeout(resolve, left);
-          wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-        wake = undefined;
       }
       return { done: true, value: undefined };
     },
     async return() {
       handedOut = all.length;
-      wake?.();
+      wakeup.wake();
       return { done: true, value: undefined };
     },
   };
@@ -93,17 +85,9 @@ export async function wait<F extends AnyFuture>(
     return done.length === all.length;
   };
   if (!satisfied()) {
-    await new Promise<void>((resolve) => {
-      const timer = timeout === undefined ? undefined : setTimeout(finish, timeout);
-      let finished = false;
-      function finish() {
-        if (finished) return;
-        finished = true;
-        clearTimeout(timer);
-        resolve();
-      }
-      for (const future of all) future.addDoneCallback(() => satisfied() && finish());
-    });
+    const wakeup = new Wakeup();
+    for (const future of all) future.addDoneCallback(() => satisfied() && wakeup.wake());
+    await wakeup.wait(deadlineIn(timeout));
   }
   const done = new Set(all.filter((future) => future.done()));
   return { done, notDone: new Set(all.filter((future) => !done.has(future))) };

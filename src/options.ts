@@ -33,7 +33,7 @@ export interface PoolOptions<M = any> {
    */
   execArgv?: string[];
   /** Working directory of the children. @default process.cwd() */
-  cwd?: string;
+  cwd?: string | URL;
 }
 
 /** Options every submitting call accepts. */
@@ -67,7 +67,7 @@ export interface ResolvedPoolOptions {
   serialization: Serialization;
   env: NodeJS.ProcessEnv | undefined;
   execArgv: string[];
-  cwd: string | undefined;
+  cwd: string | URL | undefined;
 }
 
 /** Copy, check and fill the caller's options; the caller's object is never touched. */
@@ -84,8 +84,18 @@ export function resolvePoolOptions(options: PoolOptions = {}, processesName = 'p
   if (options.initargs !== undefined && !Array.isArray(options.initargs)) {
     throw new TypeError(`Expected \`initargs\` to be an array of arguments, got ${describe(options.initargs)}.`);
   }
-  if (options.execArgv !== undefined && !Array.isArray(options.execArgv)) {
-    throw new TypeError(`Expected \`execArgv\` to be an array of strings, got ${describe(options.execArgv)}.`);
+  if (options.execArgv !== undefined) {
+    const bad = Array.isArray(options.execArgv) ? options.execArgv.findIndex((arg) => typeof arg !== 'string') : -1;
+    if (!Array.isArray(options.execArgv) || bad !== -1) {
+      const got = bad === -1 ? describe(options.execArgv) : `${describe(options.execArgv[bad])} at index ${bad}`;
+      throw new TypeError(`Expected \`execArgv\` to be an array of strings (Node options for the children), got ${got}.`);
+    }
+  }
+  if (options.env !== undefined && (typeof options.env !== 'object' || options.env === null || Array.isArray(options.env))) {
+    throw new TypeError(`Expected \`env\` to be an object of environment variables, like process.env, got ${describe(options.env)}.`);
+  }
+  if (options.cwd !== undefined && typeof options.cwd !== 'string' && !(options.cwd instanceof URL)) {
+    throw new TypeError(`Expected \`cwd\` to be a directory path, got ${describe(options.cwd)}.`);
   }
   return {
     processes: processes === undefined ? os.availableParallelism() : checkPositiveInteger(processesName, processes),

@@ -19,7 +19,7 @@ type ChildBody = ChildMessage extends infer M ? (M extends ChildMessage ? Omit<M
 let nextPid = 90001;
 
 export class MockChild extends EventEmitter {
-  readonly pid = nextPid++;
+  pid: number | undefined = nextPid++;
   connected = true;
   /** Every message the parent sent, in order. */
   readonly received: ParentMessage[] = [];
@@ -81,6 +81,13 @@ export class MockChild extends EventEmitter {
   die(exitCode: number | null, signal: NodeJS.Signals | null = null): void {
     this.connected = false;
     this.emit('close', exitCode, signal);
+  }
+
+  /** The spawn failed: no pid, an 'error', and (as Node does for some failures) no 'close' after it. */
+  spawnFails(error: NodeJS.ErrnoException): void {
+    this.pid = undefined;
+    this.connected = false;
+    this.emit('error', error);
   }
 }
 

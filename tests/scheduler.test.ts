@@ -204,3 +204,16 @@ test('a child of another protocol version breaks the pool at once, with a messag
   expect(engine.state).toBe('broken');
   expect((outcomes.get(task.id) as Error).message).toMatch(/protocol version 1.*another release/);
 });
+
+test("a spawn that fails with an 'error' and no 'close' breaks the pool with the OS error as the cause", () => {
+  const { engine, children } = setUp({ processes: 2 });
+  const task = submitTask(engine, 1, outcomes);
+  children[0].spawnFails(Object.assign(new Error('spawn /usr/bin/node ENOENT'), { code: 'ENOENT', path: '/no/such/dir' }));
+  expect(engine.state).toBe('broken');
+  const error = outcomes.get(task.id) as BrokenPoolError;
+  expect(error).toBeInstanceOf(BrokenPoolError);
+  expect((error.cause as NodeJS.ErrnoException).code).toBe('ENOENT');
+  // The child that did start is stopped, and none is forked in the failed one's place.
+  expect(children[1].signals).toEqual(['SIGTERM']);
+  expect(children).toHaveLength(2);
+});

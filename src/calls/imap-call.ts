@@ -6,8 +6,8 @@
  * reading too. An error, from a task or from the input itself, is thrown at its position and ends the
  * iteration, as an async generator's would.
  */
-import pDefer, { type DeferredPromise } from 'p-defer';
 import { Call, type CallOptions } from './call';
+import { Wakeup, deadlineIn } from './deadline';
 import { CancelledError, PoolStateError, TimeoutError } from '../errors';
 import type { Engine, OpenInput } from '../scheduler/engine';
 import type { Task } from '../scheduler/task';
@@ -40,9 +40,9 @@ export class ImapIterator<R> extends Call implements AsyncIterableIterator<R>, O
   readonly #onPoolClose: ImapOptions['onPoolClose'];
   /** Set when reading stopped before the input's end: what the consumer meets where the unread part starts. */
   #stopped: { error: unknown } | undefined;
-  /** With a `timeout`: the moment (Date.now()) by which every result must have arrived. */
+  /** The results' `timeout` (ms from the call), and the moment (Date.now()) it runs out; Infinity without one. */
   readonly #timeout: number | undefined;
-  readonly #deadline: number | undefined;
+  readonly #deadline: number;
   /** Finished chunks not yet handed out: by chunk index (ordered) or in completion order. */
   readonly #finished = new Map<number, Outcome>();
   #submitted = 0;
@@ -54,8 +54,8 @@ export class ImapIterator<R> extends Call implements AsyncIterableIterator<R>, O
   #inputError: { error: unknown } | undefined;
   #closed = false;
   /** Wakes the consumer when a chunk finishes, the feeder when the window opens. */
-  #consumerWake: DeferredPromise<void> | undefined;
-  #feederWake: DeferredPromise<void> | undefined;
+  readonly #consumerWake = new Wakeup();
+  readonly #feederWake = new Wakeup();
   /** next() calls run one after another even when the caller does not await them in turn. */
   #previous: Promise<unknown> = Promise.resolve();
 
@@ -68,7 +68,7 @@ export class ImapIterator<R> extends Call implements AsyncIterableIterator<R>, O
     super(engine, spec, options, false);
     this.#onPoolClose = onPoolClose;
     this.#timeout = resultsTimeout;
-    this.#deadline = resultsTimeout === undefined ? undefined : Date.now() + resultsTimeout;
+    this.#deadline = deadlineIn(resultsTimeout);
     this.#ordered = ordered;
     this.#chunksize = chunksize;
     this.#window = window;
@@ -90,7 +90,7 @@ export class ImapIterator<R> extends Call implements AsyncIterableIterator<R>, O
   poolClosed(): void {
     if (this.#onPoolClose === 'read-all') {
       this.#window = Infinity;
-      this.#feederWake?.resolve();
+      this.#feederWake.wake();
     } else {
       this.#stopReading(new PoolStateError('The pool was shut down before this input was read, so it never ran.'));
     }
@@ -137,7 +137,7 @@ export class ImapIterator<R> extends Call implements AsyncIterableIterator<R>, O
   #finish(task: Task, outcome: Outcome): void {
     // Unordered results are keyed by arrival, so the consumer takes them in that order.
     this.#finished.set(this.#ordered ? task.index : this.#finished.size + this.#consumed, outcome);
-    this.#consumerWake?.resolve();
+    this.#consumerWake.wake();
   }
 
   async #next(): Promise<IteratorResult<R>> {
@@ -147,7 +147,7 @@ export class ImapIterator<R> extends Call implements AsyncIterableIterator<R>, O
       if (outcome !== undefined) {
         this.#finished.delete(this.#consumed);
         this.#consumed++;
-        this.#feederWake?.resolve();
+        this.#feederWake.wake();
         if ('error' in outcome) return this.#fail(outcome.error);
         this.#current = outcome.values;
         this.#position = 0;
@@ -156,15 +156,9 @@ export class ImapIterator<R> extends Call implements AsyncIterableIterator<R>, O
         this.#close();
         return { done: true, value: undefined };
       } else {
-        const left = this.#deadline === undefined ? Infinity : this.#deadline - Date.now();
-        if (left <= 0) {
+        if (!(await this.#consumerWake.wait(this.#deadline))) {
           return this.#fail(new TimeoutError(`The results were not all ready within ${this.#timeout} ms of the call.`, this.#timeout!));
         }
-        this.#consumerWake = pDefer();
-        const timer = left === Infinity ? undefined : setTimeout(() => this.#consumerWake?.resolve(), left);
-        await this.#consumerWake.promise;
-        clearTimeout(timer);
-        this.#consumerWake = undefined;
       }
     }
     return { done: false, value: this.#current[this.#position++] as R };
@@ -172,7 +166,7 @@ export class ImapIterator<R> extends Call implements AsyncIterableIterator<R>, O
 
   #stopReading(error: unknown): void {
     this.#stopped ??= { error };
-    this.#feederWake?.resolve();
+    this.#feederWake.wake();
   }
 
   #fail(error: unknown): never {
@@ -185,8 +179,8 @@ export class ImapIterator<R> extends Call implements AsyncIterableIterator<R>, O
     this.#closed = true;
     this.#current = [];
     this.end();
-    this.#feederWake?.resolve();
-    this.#consumerWake?.resolve();
+    this.#feederWake.wake();
+    this.#consumerWake.wake();
   }
 
   async #feed(input: Iterable<unknown> | AsyncIterable<unknown>): Promise<void> {
@@ -198,9 +192,7 @@ export class ImapIterator<R> extends Call implements AsyncIterableIterator<R>, O
           : (input as Iterable<unknown>)[Symbol.iterator]();
       while (!this.#closed && this.#stopped === undefined) {
         if (this.#submitted - this.#consumed >= this.#window) {
-          this.#feederWake = pDefer();
-          await this.#feederWake.promise;
-          this.#feederWake = undefined;
+          await this.#feederWake.wait();
           continue;
         }
         const items: unknown[] = [];
@@ -224,7 +216,7 @@ export class ImapIterator<R> extends Call implements AsyncIterableIterator<R>, O
       this.#inputError ??= this.#stopped;
       this.#inputDone = true;
       this.engine.closeInput(this);
-      this.#consumerWake?.resolve();
+      this.#consumerWake.wake();
     }
   }
 }

@@ -81,13 +81,14 @@ export interface ChildOwner {
 export interface ChildFactory {
   fork(script: string, options: ForkOptions): ChildProcess;
   openPage(): ProgressPage | undefined;
-  orphanGuard(): ParentDeathGuard;
+  /** `onFail`: called if the guard stops guarding, so that the children watch for themselves. */
+  orphanGuard(onFail: () => void): ParentDeathGuard;
 }
 
 export const REAL_CHILDREN: ChildFactory = {
   fork: (script, options) => fork(script, [], options),
   openPage: () => FilePage.open(os.tmpdir()),
-  orphanGuard: () => new OrphanGuard(),
+  orphanGuard: (onFail) => new OrphanGuard(onFail),
 };
 
 export class ChildHandle {
@@ -113,6 +114,7 @@ export class ChildHandle {
   #killTimer: NodeJS.Timeout | undefined;
   /** The error a failed spawn reported, if it did. */
   #spawnError: Error | undefined;
+  #fatalError: Error | undefined;
   /** What the child stamps its messages with: a task, which does not know it, cannot forge them. */
   readonly #token: string;
 
@@ -271,6 +273,16 @@ export class ChildHandle {
     return this.#answeredOne;
   }
 
+  /** The uncaught error it reported before dying, if it did. */
+  get fatalError(): Error | undefined {
+    return this.#fatalError;
+  }
+
+  /** It reported an uncaught error: it is about to exit. */
+  diedOf(error: Error): void {
+    this.#fatalError ??= error;
+  }
+
   /**
    * Take back a task it has not begun, through its progress page: true if the child never will begin it.
    * The child still has it in its queue, skips it when it gets there, and gives its credit back.
@@ -331,6 +343,8 @@ export class ChildHandle {
   }
 
   #kill(signal: NodeJS.Signals): void {
+    // A process that never spawned has no pid, and its handle would signal pid 0: this whole process group.
+    if (this.#child.pid === undefined) return;
     try {
       this.#child.kill(signal);
     } catch {

@@ -18,8 +18,7 @@ import pDefer from 'p-defer';
 import { BrokenPoolError, PoolStateError, TimeoutError } from '../errors';
 import type { ResolvedPoolOptions } from '../options';
 import type { ChunkValues } from '../shared/packing';
-import type { ChildMessage } from '../shared/protocol';
-import { PROTOCOL_VERSION } from '../shared/protocol';
+import { PROTOCOL_VERSION, tag, type ChildMessage } from '../shared/protocol';
 import { findJsonUnsendable, unsendableError } from '../shared/sendable';
 import { fromWireError } from '../shared/wire-error';
 import { ChildHandle, REAL_CHILDREN, type ChildFactory, type ChildSetup, type ExitInfo, type HeldAtExit } from './child-handle';
@@ -82,7 +81,11 @@ export class Engine {
     this.#options = options;
     this.#childSetup = childSetup;
     this.#factory = factory;
-    this.#orphanGuard = factory.orphanGuard();
+    // Without the guard's shell, children must watch for their parent's death themselves, those already
+    // started too.
+    this.#orphanGuard = factory.orphanGuard(() => {
+      for (const child of this.#children) child.send(tag({ type: 'pool:watch-parent' }));
+    });
     this.#replenish();
   }
 
@@ -110,6 +113,7 @@ export class Engine {
       return;
     }
     this.#addPending(1);
+    task.enqueue();
     this.#queue.push(task);
     this.#queued++;
     this.#dispatch();
@@ -320,13 +324,23 @@ export class Engine {
     return taken.length > 0;
   }
 
-  /** Take a task back from the queue or from the child holding it; false if a child may have begun it. */
+  /**
+   * Take a task back from the queue or from the child holding it, unless a child may have begun it. The
+   * task is then loose, and the caller finishes it.
+   */
   #takeBack(task: Task): boolean {
-    if (task.state === 'queued') {
-      this.#queued--;
-      return true;
+    switch (task.state) {
+      case 'queued':
+        // It stays in the queue, which skips it once it is finished.
+        this.#queued--;
+        return true;
+      case 'loose':
+        return true;
+      case 'held':
+        return task.holder!.revoke(task);
+      case 'done':
+        return false;
     }
-    return task.holder?.revoke(task) ?? false;
   }
 
   // --- Messages from children -----------------------------------------------------------------------
@@ -379,6 +393,9 @@ export class Engine {
         });
         return;
       }
+      case 'pool:fatal':
+        child.diedOf(fromWireError(message.error));
+        return;
     }
   }
 
@@ -407,11 +424,11 @@ export class Engine {
       startFailures: this.#startFailures,
     });
     this.#startFailures = decision.startFailures;
-    const reason = { message: describeExit(exit, child, held, decision.reason), exit };
+    let message = describeExit(exit, child, held, decision.reason);
+    if (decision.breakPool) message += ' The pool is broken: every pending and later task fails.';
+    const reason: BreakReason = { message, exit, cause: child.fatalError };
     for (const task of decision.fail) this.#settle(task, this.#brokenError(reason));
-    if (decision.breakPool) {
-      this.#break({ ...reason, message: `${reason.message} The pool is broken: every pending and later task fails.` });
-    }
+    if (decision.breakPool) this.#break(reason);
     this.#requeue(decision.requeue);
     this.#replenish();
     this.#dispatch();
@@ -521,11 +538,16 @@ export class Engine {
     return false;
   }
 
-  /** Put tasks back at the front of the queue, in the given order: they were submitted before the rest. */
+  /**
+   * Put loose tasks back at the front of the queue, in the given order: they were submitted before the rest.
+   * One finished meanwhile (its call ended while another of its tasks settled) stays out.
+   */
   #requeue(tasks: Task[]): void {
-    if (tasks.length === 0) return;
-    this.#queue.unshift(tasks);
-    this.#queued += tasks.length;
+    const loose = tasks.filter((task) => task.state === 'loose');
+    if (loose.length === 0) return;
+    for (const task of loose) task.enqueue();
+    this.#queue.unshift(loose);
+    this.#queued += loose.length;
   }
 
   // --- Settling -------------------------------------------------------------------------------------
@@ -580,5 +602,6 @@ function describeExit(exit: ExitInfo, child: ChildHandle, held: HeldAtExit[], re
     : child.answeredOne
       ? 'while idle'
       : 'before it had finished a first task';
-  return `A child process (pid ${exit.pid}) ${how} ${doing}.`;
+  const why = child.fatalError === undefined ? '' : ` It died of an uncaught error: ${child.fatalError.message}`;
+  return `A child process (pid ${exit.pid}) ${how} ${doing}.${why}`;
 }

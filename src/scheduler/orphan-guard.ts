@@ -46,10 +46,21 @@ export class OrphanGuard implements ParentDeathGuard {
   /** Lines for a shell not started yet. */
   #unsent: string[] = [];
   #deferredStart: NodeJS.Immediate | undefined;
+  /** The shell could not start, or died: children watch for themselves from now on. */
+  #failed = !shellAvailable;
+  #closed = false;
+  readonly #onFail: () => void;
 
-  /** Whether children must watch for themselves (no shell here). */
+  /** `onFail`: the shell is gone, so children already started must be told to watch for themselves. */
+  constructor(onFail: () => void = () => {}) {
+    this.#onFail = onFail;
+    // Windows has no shell for it, and its children always watch for themselves: nothing to warn about.
+    if (!shellAvailable && process.platform !== 'win32') warnOnce(`${SHELL} was not found`);
+  }
+
+  /** Whether children must watch for themselves (no shell here, or it failed). */
   get childrenWatch(): boolean {
-    return !shellAvailable;
+    return this.#failed;
   }
 
   /**
@@ -59,45 +70,73 @@ export class OrphanGuard implements ParentDeathGuard {
    * `start()` before it sends any.
    */
   watch(pid: number | undefined): void {
-    if (pid === undefined || !shellAvailable) return;
+    if (pid === undefined || this.#failed) return;
     this.#write(`${pid}\n`);
     if (this.#shell === undefined) this.#deferredStart ??= setImmediate(() => this.start());
   }
 
   forget(pid: number | undefined): void {
-    if (pid !== undefined) this.#write(`-${pid}\n`);
+    if (pid !== undefined && !this.#failed) this.#write(`-${pid}\n`);
   }
 
   /** Start the shell now if children are waiting for it. */
   start(): void {
-    if (this.#shell !== undefined || this.#unsent.length === 0) return;
+    if (this.#shell !== undefined || this.#unsent.length === 0 || this.#failed || this.#closed) return;
     clearImmediate(this.#deferredStart);
-    this.#shell = startShell();
-    this.#shell.stdin!.write(this.#unsent.join(''));
+    let shell: ChildProcess;
+    try {
+      // Out of descriptors or processes, spawn() throws, or returns a process without stdin.
+      shell = spawn(SHELL, ['-c', SCRIPT], { stdio: ['pipe', 'ignore', 'ignore'] });
+      if (shell.stdin === null) throw new Error('no pipe to it could be opened');
+    } catch (error) {
+      this.#fail(`${SHELL} could not be started (${(error as Error).message})`);
+      return;
+    }
+    this.#shell = shell;
+    shell.on('error', (error) => this.#fail(`${SHELL} failed (${error.message})`));
+    shell.on('exit', () => this.#fail(`${SHELL} exited`));
+    shell.stdin!.on('error', () => {});
+    // The guard must not keep the parent alive, nor outlive the pool.
+    shell.unref();
+    (shell.stdin as unknown as { unref(): void }).unref();
+    shell.stdin!.write(this.#unsent.join(''));
     this.#unsent = [];
   }
 
   /** Every child has exited: the shell ends (with nothing left to kill), or never starts. */
   close(): void {
+    this.#closed = true;
     clearImmediate(this.#deferredStart);
     this.#unsent = [];
-    this.#shell?.stdin!.end();
+    this.#shell?.stdin?.end();
   }
 
   #write(line: string): void {
     if (this.#shell === undefined) this.#unsent.push(line);
     else this.#shell.stdin!.write(line);
   }
+
+  /** No shell guards the children: say so, and have them watch for themselves. */
+  #fail(what: string): void {
+    if (this.#failed || this.#closed) return;
+    this.#failed = true;
+    this.#unsent = [];
+    warnOnce(what);
+    this.#onFail();
+  }
 }
 
-function startShell(): ChildProcess {
-  const shell = spawn(SHELL, ['-c', SCRIPT], { stdio: ['pipe', 'ignore', 'ignore'] });
-  shell.on('error', () => {});
-  shell.stdin!.on('error', () => {});
-  // The guard must not keep the parent alive, nor outlive the pool.
-  shell.unref();
-  (shell.stdin as unknown as { unref(): void }).unref();
-  return shell;
+export const ORPHAN_GUARD_WARNING = 'ForkpoolOrphanGuardWarning';
+let warned = false;
+
+function warnOnce(what: string): void {
+  if (warned) return;
+  warned = true;
+  process.emitWarning(
+    `${what}: children cannot be killed from outside if this process dies while they run a task, so each ` +
+      'child watches for that itself, with a thread of its own (about 10 MB more per child).',
+    { type: ORPHAN_GUARD_WARNING },
+  );
 }
 
-const shellAvailable = process.platform !== 'win32' && fs.existsSync(SHELL);
+const shellAvailable = process.platform === 'win32' ? false : fs.existsSync(SHELL);

@@ -16,6 +16,8 @@ export interface TaskSink {
 }
 
 export type TaskState =
+  /** In no queue and with no child: not yet submitted, or just taken back from a child. */
+  | 'loose'
   /** Waiting in the pool's queue. */
   | 'queued'
   /** Sent to a child, which runs it or holds it ahead of its turn. */
@@ -27,9 +29,10 @@ export type TaskState =
   | 'done';
 
 const TRANSITIONS: Record<TaskState, readonly TaskState[]> = {
+  loose: ['queued', 'done'],
   queued: ['held', 'done'],
-  // Back to the queue: taken back from a child, or its child died before starting it.
-  held: ['queued', 'done'],
+  // Taken back from a child, or its child died: loose until the engine queues or finishes it.
+  held: ['loose', 'done'],
   done: [],
 };
 
@@ -37,7 +40,7 @@ let nextId = 1;
 
 export class Task {
   readonly id = nextId++;
-  #state: TaskState = 'queued';
+  #state: TaskState = 'loose';
   /** The child that holds it: set from `hold()` until the child answers for it or exits. */
   #holder: ChildHandle | undefined;
   /** Its number on its holder's progress page (see progress-page.ts). */
@@ -83,6 +86,11 @@ export class Task {
     return this.#holder?.hasStarted(this) ?? false;
   }
 
+  /** Put in the pool's queue. Called by the engine only. */
+  enqueue(): void {
+    this.#to('queued');
+  }
+
   /** Sent to `child` as its task number `seq`. Called by the child's handle only. */
   hold(child: ChildHandle, seq: number): void {
     this.#to('held');
@@ -94,8 +102,8 @@ export class Task {
   release(): void {
     this.#holder = undefined;
     if (this.#state !== 'held') return;
-    // Back to waiting: its clock starts again when a child begins it.
-    this.#to('queued');
+    // Its clock starts again if a child begins it again.
+    this.#to('loose');
     this.#stopClock();
   }
 

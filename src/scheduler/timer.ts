@@ -15,13 +15,12 @@ export function startTimer(ms: number, fn: () => void): Timer {
   let handle: NodeJS.Timeout | undefined;
   const deadline = Date.now() + ms;
   const arm = (left: number) => {
-    if (left === Infinity) return;
     handle = setTimeout(() => {
       const rest = deadline - Date.now();
       if (rest > 0 && left === MAX_DELAY_MS) arm(Math.min(rest, MAX_DELAY_MS));
       else fn();
     }, left);
   };
-  arm(Math.min(ms, MAX_DELAY_MS));
+  if (ms !== Infinity) arm(Math.min(ms, MAX_DELAY_MS));
   return { cancel: () => clearTimeout(handle) };
 }

@@ -103,6 +103,9 @@ export interface TasksMessage extends Tagged<'pool:tasks'> {
 /** Finish what was taken, then exit with code 0. */
 export interface ExitMessage extends Tagged<'pool:exit'> {}
 
+/** No guard watches for the parent's death any more (its shell failed): the child must watch itself. */
+export interface WatchParentMessage extends Tagged<'pool:watch-parent'> {}
+
 // Child → parent.
 
 export interface ReadyMessage extends Tagged<'pool:ready'> {
@@ -129,8 +132,16 @@ export interface InitErrorMessage extends Tagged<'pool:init-error'> {
   error: WireError;
 }
 
-export type ParentMessage = InitMessage | TasksMessage | ExitMessage;
-export type ChildMessage = ReadyMessage | ResultsMessage | InitErrorMessage;
+/**
+ * The child is dying of an uncaught exception or an unhandled rejection (a timer a task left behind that
+ * throws, say): the error becomes the `cause` of the BrokenPoolError its death brings.
+ */
+export interface FatalMessage extends Tagged<'pool:fatal'> {
+  error: WireError;
+}
+
+export type ParentMessage = InitMessage | TasksMessage | ExitMessage | WatchParentMessage;
+export type ChildMessage = ReadyMessage | ResultsMessage | InitErrorMessage | FatalMessage;
 
 type Untagged<M> = M extends Tagged<string> ? Omit<M, typeof MESSAGE_TAG> : never;
 

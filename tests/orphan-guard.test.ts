@@ -1,0 +1,74 @@
+/**
+ * The orphan guard's fallback: without its shell, or when the shell fails, children must watch for their
+ * parent's death themselves, and the user is told once, with a process warning.
+ */
+import { EventEmitter } from 'node:events';
+
+const WARNING = 'ForkpoolOrphanGuardWarning';
+
+/** A fresh copy of the module, with `fs.existsSync` and `spawn` as given. */
+function loadGuard(options: { shellExists: boolean; spawn?: () => unknown }): typeof import('../src/scheduler/orphan-guard') {
+  let loaded: typeof import('../src/scheduler/orphan-guard') | undefined;
+  jest.isolateModules(() => {
+    jest.doMock('node:fs', () => ({ ...jest.requireActual('node:fs'), existsSync: () => options.shellExists }));
+    jest.doMock('node:child_process', () => ({ ...jest.requireActual('node:child_process'), spawn: options.spawn }));
+    loaded = require('../src/scheduler/orphan-guard');
+  });
+  return loaded!;
+}
+
+// Jest's sandboxed process does not deliver 'warning' events to listeners in the test: the warnings are
+// read where they are emitted.
+let warnings: Array<{ name: string; message: string }> = [];
+let emitWarning: jest.SpyInstance;
+beforeEach(() => {
+  warnings = [];
+  emitWarning = jest.spyOn(process, 'emitWarning').mockImplementation(((message: string, options?: { type?: string }) => {
+    warnings.push({ name: options?.type ?? 'Warning', message });
+  }) as typeof process.emitWarning);
+});
+afterEach(() => {
+  emitWarning.mockRestore();
+  jest.dontMock('node:fs');
+  jest.dontMock('node:child_process');
+});
+
+test('no /bin/sh: children watch for themselves, and a warning says so once', () => {
+  if (process.platform === 'win32') return;
+  const { OrphanGuard } = loadGuard({ shellExists: false });
+  const guards = [new OrphanGuard(), new OrphanGuard()];
+  expect(guards.map((guard) => guard.childrenWatch)).toEqual([true, true]);
+  expect(warnings.map((w) => w.name)).toEqual([WARNING]);
+  expect(warnings[0].message).toMatch(/\/bin\/sh was not found.*watches for that itself/);
+});
+
+test('a shell that cannot be spawned: the pool is told, later children watch for themselves', () => {
+  const spawn = jest.fn(() => {
+    throw Object.assign(new Error('spawn /bin/sh EMFILE'), { code: 'EMFILE' });
+  });
+  const { OrphanGuard } = loadGuard({ shellExists: true, spawn });
+  const onFail = jest.fn();
+  const guard = new OrphanGuard(onFail);
+  expect(guard.childrenWatch).toBe(false);
+  guard.watch(12345);
+  guard.start();
+  expect(onFail).toHaveBeenCalledTimes(1);
+  expect(guard.childrenWatch).toBe(true);
+  expect(warnings.map((w) => w.message)).toEqual([expect.stringMatching(/could not be started \(spawn \/bin\/sh EMFILE\)/)]);
+});
+
+test('a shell that dies while it guards: the pool is told', () => {
+  const shell = Object.assign(new EventEmitter(), {
+    stdin: Object.assign(new EventEmitter(), { write: jest.fn(), end: jest.fn(), unref: jest.fn() }),
+    unref: jest.fn(),
+  });
+  const { OrphanGuard } = loadGuard({ shellExists: true, spawn: () => shell });
+  const onFail = jest.fn();
+  const guard = new OrphanGuard(onFail);
+  guard.watch(12345);
+  guard.start();
+  expect(shell.stdin.write).toHaveBeenCalledWith('12345\n');
+  shell.emit('exit', null, 'SIGKILL');
+  expect(onFail).toHaveBeenCalledTimes(1);
+  expect(guard.childrenWatch).toBe(true);
+});
