@@ -19,7 +19,9 @@ import {
 import { packNumbers } from '../src/shared/packing';
 import { CHILD_PAGE_FD, PageClaimer } from '../src/shared/progress-page';
 import { findJsonUnsendable, unsendableError } from '../src/shared/sendable';
+import { TASK_CONTEXT, type TaskContext } from '../src/shared/task-context';
 import { toWireError } from '../src/shared/wire-error';
+import { PoolStateError } from '../src/errors';
 import { CreditWindow } from './credit-window';
 import { explainInlineError, loadTask, preloadModule } from './load-task';
 import { watchParent } from './orphan-watch';
@@ -42,6 +44,36 @@ let oldestUnsent = 0;
 let running = false;
 /** An uncaught exception: no task starts any more. */
 let dying = false;
+/** The task running now, which emit() sends its events for. */
+let current: HeldTask | undefined;
+/**
+ * Each task's asynchronous context, once a task module has imported `forkpool/task`: an event sent by a
+ * timer its task left behind is then refused instead of given to whichever task runs at that moment.
+ * Off until then, as it slows every promise a little.
+ */
+let taskStore: import('node:async_hooks').AsyncLocalStorage<HeldTask> | undefined;
+
+const taskContext: TaskContext = {
+  emit(value) {
+    const task = taskStore?.getStore() ?? current;
+    if (task === undefined || task !== current) {
+      throw new PoolStateError('emit() was called outside a running task (after its task had ended?): an event belongs to the task that sends it.');
+    }
+    if (serialization === 'json') {
+      const problem = findJsonUnsendable(value, 'the event');
+      if (problem !== undefined) throw unsendableError('The event', problem);
+    }
+    try {
+      send(tag({ type: 'pool:event', id: task.id, value }, token));
+    } catch (error) {
+      throw unsendableError('The event', (error as Error).message, error);
+    }
+  },
+  trackTasks() {
+    taskStore ??= new (require('node:async_hooks') as typeof import('node:async_hooks')).AsyncLocalStorage();
+  },
+};
+(globalThis as { [TASK_CONTEXT]?: TaskContext })[TASK_CONTEXT] = taskContext;
 let exitRequested = false;
 let serialization: InitMessage['serialization'] = 'advanced';
 /** The stamp on this child's messages, from `pool:init`. */
@@ -89,7 +121,9 @@ async function drain(): Promise<void> {
     if (unsent.length > 0 && !window.knownTiny(task.fn)) flush();
     // The global `performance`: importing perf_hooks would add to every child's start-up.
     const started = performance.now();
-    const result = await runTask(task);
+    current = task;
+    const result = await (taskStore === undefined ? runTask(task) : taskStore.run(task, runTask, task));
+    current = undefined;
     const finished = performance.now();
     window.record(task.fn, finished - started);
     if (unsent.length === 0) oldestUnsent = finished;

@@ -1,11 +1,15 @@
 /**
  * ProcessPoolExecutor: concurrent.futures' face of the pool, over the same engine as Pool.
  */
+import { EventEmitter } from 'node:events';
+import type { Readable } from 'node:stream';
 import { ImapIterator } from './calls/imap-call';
 import { isIterable, resolveChunkSize } from './calls/input';
+import { observerFor } from './calls/observer';
 import { chunkedInputWindow, createEngine } from './calls/pool-setup';
 import type { TaskResolver } from './calls/task-resolver';
 import { PoolStateError } from './errors';
+import type { PoolEvents, PoolStats } from './events';
 import { Future } from './future';
 import { checkTimeout, resolvePoolOptions, type PoolOptions } from './options';
 import type { Engine } from './scheduler/engine';
@@ -30,7 +34,7 @@ export interface ShutdownOptions {
   cancelFutures?: boolean;
 }
 
-export class ProcessPoolExecutor<M = any> implements AsyncDisposable {
+export class ProcessPoolExecutor<M = any> extends EventEmitter<PoolEvents> implements AsyncDisposable {
   readonly #engine: Engine;
   readonly #resolver: TaskResolver;
   readonly #taskTimeout: number | undefined;
@@ -40,8 +44,9 @@ export class ProcessPoolExecutor<M = any> implements AsyncDisposable {
   #shutdown = false;
 
   constructor({ maxWorkers, ...options }: ExecutorOptions<M> = {}) {
+    super();
     const resolved = resolvePoolOptions({ ...options, processes: maxWorkers }, 'maxWorkers');
-    ({ engine: this.#engine, resolver: this.#resolver } = createEngine(resolved));
+    ({ engine: this.#engine, resolver: this.#resolver } = createEngine(resolved, observerFor(this)));
     this.#taskTimeout = resolved.taskTimeout;
   }
 
@@ -53,6 +58,21 @@ export class ProcessPoolExecutor<M = any> implements AsyncDisposable {
   /** True once a crash (policy `'break'`) or a failed initializer has broken the executor. */
   get broken(): boolean {
     return this.#engine.state === 'broken';
+  }
+
+  /** With `stdout: 'pipe'`: every child's stdout, in whole lines. Null otherwise. */
+  get stdout(): Readable | null {
+    return this.#engine.output.stdout;
+  }
+
+  /** With `stderr: 'pipe'`: every child's stderr, in whole lines. Null otherwise. */
+  get stderr(): Readable | null {
+    return this.#engine.output.stderr;
+  }
+
+  /** What the executor is doing now, and has done since it was created, in counts. */
+  stats(): PoolStats {
+    return this.#engine.stats();
   }
 
   /** Schedule `task(...args)`. @throws PoolStateError after shutdown(). */

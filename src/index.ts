@@ -10,10 +10,13 @@ export { ALL_COMPLETED, FIRST_COMPLETED, FIRST_EXCEPTION, asCompleted, wait } fr
 export type { CompletedFuture, ReturnWhen } from './futures';
 export { BrokenPoolError, CancelledError, PoolError, PoolStateError, TimeoutError } from './errors';
 export type { ChildExit } from './errors';
+export type { ChildExitInfo, ChildInfo, ExitReason, PoolEvents, PoolStats } from './events';
 export type {
+  CallOptions,
   CallbackOptions,
   ChunkOptions,
   CrashPolicy,
+  OutputMode,
   PoolOptions,
   Serialization,
   TaskOptions,

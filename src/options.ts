@@ -7,6 +7,11 @@ import { describe, type TaskRef } from './task-ref';
 
 export type CrashPolicy = 'break' | 'respawn';
 export type Serialization = 'advanced' | 'json';
+/**
+ * Where a child's stdout or stderr goes: the parent's own (`'inherit'`), nowhere (`'ignore'`), or
+ * `'pipe'`: the pool's `stdout` / `stderr` stream, in whole lines, from every child.
+ */
+export type OutputMode = 'inherit' | 'ignore' | 'pipe';
 
 export interface PoolOptions<M = any> {
   /** Number of child processes. @default os.availableParallelism() */
@@ -34,6 +39,18 @@ export interface PoolOptions<M = any> {
   execArgv?: string[];
   /** Working directory of the children. @default process.cwd() */
   cwd?: string | URL;
+  /**
+   * Children kept running while there is no work. The others, up to `processes`, start when work arrives
+   * and exit after `idleTimeout` without any.
+   * @default processes (all children start at once and stay, as in Python)
+   */
+  minProcesses?: number;
+  /** How long (ms) a child beyond `minProcesses` may stay idle before it exits. @default none: it stays */
+  idleTimeout?: number;
+  /** Where the children's stdout goes: `'pipe'` makes it readable as `pool.stdout`, in whole lines. @default 'inherit' */
+  stdout?: OutputMode;
+  /** Where the children's stderr goes: `'pipe'` makes it readable as `pool.stderr`, in whole lines. @default 'inherit' */
+  stderr?: OutputMode;
 }
 
 /** Options every submitting call accepts. */
@@ -44,7 +61,16 @@ export interface TaskOptions {
   signal?: AbortSignal;
 }
 
-export interface ChunkOptions extends TaskOptions {
+/** Options every Pool call accepts (the executor's `submit` has no options; listen to its `'event'` instead). */
+export interface CallOptions extends TaskOptions {
+  /**
+   * Receives the events the call's tasks send with `emit()` (from `forkpool/task`), in the order each task
+   * sent them, and before that task's result. A listener that throws becomes a process warning.
+   */
+  onEvent?: (value: unknown, info: { pid: number }) => void;
+}
+
+export interface ChunkOptions extends CallOptions {
   /** Items per task. @default map: ceil(length / (4 * processes)); imap: 1 */
   chunksize?: number;
 }
@@ -68,6 +94,10 @@ export interface ResolvedPoolOptions {
   env: NodeJS.ProcessEnv | undefined;
   execArgv: string[];
   cwd: string | URL | undefined;
+  minProcesses: number;
+  idleTimeout: number | undefined;
+  stdout: OutputMode;
+  stderr: OutputMode;
 }
 
 /** Copy, check and fill the caller's options; the caller's object is never touched. */
@@ -76,8 +106,11 @@ export function resolvePoolOptions(options: PoolOptions = {}, processesName = 'p
     throw new TypeError(`Expected the pool options to be an object, got ${describe(options)}.`);
   }
   const { processes, maxTasksPerChild, taskTimeout, onWorkerCrash = 'break', serialization = 'advanced' } = options;
+  const { stdout = 'inherit', stderr = 'inherit' } = options;
   checkOneOf('onWorkerCrash', onWorkerCrash, ['break', 'respawn']);
   checkOneOf('serialization', serialization, ['advanced', 'json']);
+  checkOneOf('stdout', stdout, ['inherit', 'ignore', 'pipe']);
+  checkOneOf('stderr', stderr, ['inherit', 'ignore', 'pipe']);
   if (options.module !== undefined && typeof options.module !== 'string') {
     throw new TypeError(`Expected \`module\` to be a module path, got ${describe(options.module)}.`);
   }
@@ -97,8 +130,9 @@ export function resolvePoolOptions(options: PoolOptions = {}, processesName = 'p
   if (options.cwd !== undefined && typeof options.cwd !== 'string' && !(options.cwd instanceof URL)) {
     throw new TypeError(`Expected \`cwd\` to be a directory path, got ${describe(options.cwd)}.`);
   }
+  const count = processes === undefined ? os.availableParallelism() : checkPositiveInteger(processesName, processes);
   return {
-    processes: processes === undefined ? os.availableParallelism() : checkPositiveInteger(processesName, processes),
+    processes: count,
     module: options.module,
     initializer: options.initializer,
     initargs: options.initargs === undefined ? [] : [...options.initargs],
@@ -110,20 +144,38 @@ export function resolvePoolOptions(options: PoolOptions = {}, processesName = 'p
     env: options.env,
     execArgv: options.execArgv ?? inheritedExecArgv(),
     cwd: options.cwd,
+    minProcesses: checkMinProcesses(options.minProcesses, count, processesName),
+    idleTimeout: checkTimeout('idleTimeout', options.idleTimeout),
+    stdout,
+    stderr,
   };
 }
 
 /** Check the per-call options; `undefined` stays undefined. */
-export function checkTaskOptions(options: TaskOptions | undefined): void {
+export function checkTaskOptions(options: CallOptions | undefined): void {
   if (options === undefined) return;
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(`Expected the call's options to be an object, got ${describe(options)}.`);
   }
   checkTimeout('timeout', options.timeout);
-  const { signal } = options;
+  const { signal, onEvent } = options;
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw new TypeError(`Expected \`signal\` to be an AbortSignal, got ${describe(signal)}.`);
   }
+  if (onEvent !== undefined && typeof onEvent !== 'function') {
+    throw new TypeError(`Expected \`onEvent\` to be a function, got ${describe(onEvent)}.`);
+  }
+}
+
+function checkMinProcesses(value: unknown, processes: number, processesName: string): number {
+  if (value === undefined) return processes;
+  if (typeof value !== 'number') {
+    throw new TypeError(`Expected \`minProcesses\` to be a whole number from 0 to \`${processesName}\`, got ${describe(value)}.`);
+  }
+  if (!Number.isInteger(value) || value < 0 || value > processes) {
+    throw new RangeError(`Expected \`minProcesses\` to be a whole number from 0 to \`${processesName}\` (${processes}), got ${value}.`);
+  }
+  return value;
 }
 
 export function checkPositiveInteger(name: string, value: unknown): number {

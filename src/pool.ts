@@ -2,22 +2,26 @@
  * Pool: Python's `multiprocessing.Pool` for Node. A thin facade: it checks arguments and the pool's state,
  * turns each call into tasks, and leaves scheduling to the engine.
  */
+import { EventEmitter } from 'node:events';
+import type { Readable } from 'node:stream';
 import { AsyncResult } from './async-result';
 import { ApplyCall } from './calls/apply-call';
-import type { CallOptions } from './calls/call';
+import type { CallSettings } from './calls/call';
 import { ImapIterator } from './calls/imap-call';
 import { argumentLists, collect, defaultChunkSize, isIterable, resolveChunkSize } from './calls/input';
 import { MapCall } from './calls/map-call';
+import { observerFor } from './calls/observer';
 import { chunkedInputWindow, createEngine } from './calls/pool-setup';
 import type { TaskResolver } from './calls/task-resolver';
 import { PoolStateError } from './errors';
+import type { PoolEvents, PoolStats } from './events';
 import {
   checkTaskOptions,
   resolvePoolOptions,
   type CallbackOptions,
   type ChunkOptions,
   type PoolOptions,
-  type TaskOptions,
+  type CallOptions,
 } from './options';
 import type { Engine } from './scheduler/engine';
 import type { TaskSpec } from './shared/protocol';
@@ -25,14 +29,15 @@ import { describe, type TaskArgs, type TaskRef, type TaskResult } from './task-r
 
 type Input<T> = Iterable<T> | AsyncIterable<T>;
 
-export class Pool<M = any> implements AsyncDisposable {
+export class Pool<M = any> extends EventEmitter<PoolEvents> implements AsyncDisposable {
   readonly #engine: Engine;
   readonly #resolver: TaskResolver;
   readonly #taskTimeout: number | undefined;
 
   constructor(options: PoolOptions<M> = {}) {
+    super();
     const resolved = resolvePoolOptions(options);
-    ({ engine: this.#engine, resolver: this.#resolver } = createEngine(resolved));
+    ({ engine: this.#engine, resolver: this.#resolver } = createEngine(resolved, observerFor(this)));
     this.#taskTimeout = resolved.taskTimeout;
   }
 
@@ -51,8 +56,23 @@ export class Pool<M = any> implements AsyncDisposable {
     return this.#engine.pids;
   }
 
+  /** With `stdout: 'pipe'`: every child's stdout, in whole lines. Null otherwise. */
+  get stdout(): Readable | null {
+    return this.#engine.output.stdout;
+  }
+
+  /** With `stderr: 'pipe'`: every child's stderr, in whole lines. Null otherwise. */
+  get stderr(): Readable | null {
+    return this.#engine.output.stderr;
+  }
+
+  /** What the pool is doing now, and has done since it was created, in counts. */
+  stats(): PoolStats {
+    return this.#engine.stats();
+  }
+
   /** Run `task(...args)` in a child; resolves with its result. */
-  apply<T extends TaskRef<M>>(task: T, args?: TaskArgs<M, T>, options?: TaskOptions): Promise<TaskResult<M, T>> {
+  apply<T extends TaskRef<M>>(task: T, args?: TaskArgs<M, T>, options?: CallOptions): Promise<TaskResult<M, T>> {
     try {
       return this.#apply<TaskResult<M, T>>(task, args, options).promise;
     } catch (error) {
@@ -64,7 +84,7 @@ export class Pool<M = any> implements AsyncDisposable {
   applyAsync<T extends TaskRef<M>>(
     task: T,
     args?: TaskArgs<M, T>,
-    options: TaskOptions & CallbackOptions<TaskResult<M, T>> = {},
+    options: CallOptions & CallbackOptions<TaskResult<M, T>> = {},
   ): AsyncResult<TaskResult<M, T>> {
     return new AsyncResult(this.#apply<TaskResult<M, T>>(task, args, options).promise, options);
   }
@@ -146,7 +166,7 @@ export class Pool<M = any> implements AsyncDisposable {
 
   // --- Turning calls into tasks ---------------------------------------------------------------------
 
-  #apply<R>(task: unknown, args: unknown, options: TaskOptions | undefined): ApplyCall<R> {
+  #apply<R>(task: unknown, args: unknown, options: CallOptions | undefined): ApplyCall<R> {
     const spec = this.#prepare(task, options);
     if (args !== undefined && !Array.isArray(args)) {
       throw new TypeError(`Expected \`args\` to be an array of arguments, got ${describe(args)}.`);
@@ -199,7 +219,7 @@ export class Pool<M = any> implements AsyncDisposable {
   }
 
   /** Checks shared by every call: the pool takes calls, the task names something, the options are sound. */
-  #prepare(task: unknown, options: TaskOptions | undefined): TaskSpec {
+  #prepare(task: unknown, options: CallOptions | undefined): TaskSpec {
     const state = this.#engine.state;
     if (state === 'closed' || state === 'terminated') {
       throw new PoolStateError(`The pool is ${state}: it takes no new tasks. Create a new Pool.`);
@@ -208,8 +228,8 @@ export class Pool<M = any> implements AsyncDisposable {
     return this.#resolver.resolve(task);
   }
 
-  #callOptions(options: TaskOptions | undefined): CallOptions {
-    return { timeout: options?.timeout ?? this.#taskTimeout, signal: options?.signal };
+  #callOptions(options: CallOptions | undefined): CallSettings {
+    return { timeout: options?.timeout ?? this.#taskTimeout, signal: options?.signal, onEvent: options?.onEvent };
   }
 }
 

@@ -106,7 +106,8 @@ export function mockEngine(options: PoolOptions = {}): { engine: Engine; childre
     // Its pids are made up: no guard may ever kill them.
     orphanGuard: () => ({ childrenWatch: false, watch() {}, forget() {}, start() {}, close() {} }),
   };
-  const engine = new Engine(resolvePoolOptions({ processes: 2, ...options }), { initializer: null, preload: null, token: 'token' }, factory);
+  const observer = { spawn() {}, exit() {}, event() {} };
+  const engine = new Engine(resolvePoolOptions({ processes: 2, ...options }), { initializer: null, preload: null, token: 'token' }, observer, factory);
   return { engine, children };
 }
 

@@ -6,12 +6,12 @@ import type { Engine } from '../scheduler/engine';
 import type { Task } from '../scheduler/task';
 import type { ChunkValues } from '../shared/packing';
 import type { TaskSpec } from '../shared/protocol';
-import { Call, type CallOptions } from './call';
+import { Call, type CallSettings } from './call';
 
 export class ApplyCall<R> extends Call {
   readonly #result: DeferredPromise<R> = pDefer<R>();
 
-  constructor(engine: Engine, spec: TaskSpec, args: unknown[], options: CallOptions) {
+  constructor(engine: Engine, spec: TaskSpec, args: unknown[], options: CallSettings) {
     super(engine, spec, options, true);
     if (options.signal?.aborted) {
       this.#result.reject(options.signal.reason);

@@ -6,10 +6,13 @@ import type { Engine } from '../scheduler/engine';
 import { Task, type TaskSink } from '../scheduler/task';
 import type { ChunkValues } from '../shared/packing';
 import type { TaskSpec } from '../shared/protocol';
+import { reportCallbackError } from './callback-warning';
 
-export interface CallOptions {
+/** A call's per-task options, defaults filled in. */
+export interface CallSettings {
   timeout: number | undefined;
   signal: AbortSignal | undefined;
+  onEvent?: (value: unknown, info: { pid: number }) => void;
 }
 
 let nextCallId = 1;
@@ -18,14 +21,14 @@ export abstract class Call implements TaskSink {
   readonly #id = nextCallId++;
   protected readonly engine: Engine;
   readonly #spec: TaskSpec;
-  readonly #options: CallOptions;
+  readonly #options: CallSettings;
   /** Whether each input is an argument list (apply, starmap) or a single argument (map, imap). */
   readonly #spread: boolean;
   /** Submitted and not settled. */
   readonly #live = new Set<Task>();
   readonly #onAbort = () => this.aborted(this.#options.signal!.reason);
 
-  constructor(engine: Engine, spec: TaskSpec, options: CallOptions, spread: boolean) {
+  constructor(engine: Engine, spec: TaskSpec, options: CallSettings, spread: boolean) {
     this.engine = engine;
     this.#spec = spec;
     this.#options = options;
@@ -35,6 +38,16 @@ export abstract class Call implements TaskSink {
 
   abstract resolveChunk(task: Task, values: ChunkValues): void;
   abstract rejectChunk(task: Task, error: unknown, index?: number): void;
+
+  eventFor(_task: Task, value: unknown, info: { pid: number }): void {
+    const { onEvent } = this.#options;
+    if (onEvent === undefined) return;
+    try {
+      onEvent(value, info);
+    } catch (error) {
+      reportCallbackError(error, 'onEvent listener');
+    }
+  }
 
   resolveTask(task: Task, values: ChunkValues): void {
     this.#live.delete(task);

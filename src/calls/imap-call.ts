@@ -6,7 +6,7 @@
  * reading too. An error, from a task or from the input itself, is thrown at its position and ends the
  * iteration, as an async generator's would.
  */
-import { Call, type CallOptions } from './call';
+import { Call, type CallSettings } from './call';
 import { Wakeup, deadlineIn } from './deadline';
 import { CancelledError, PoolStateError, TimeoutError } from '../errors';
 import type { Engine, OpenInput } from '../scheduler/engine';
@@ -14,7 +14,7 @@ import type { Task } from '../scheduler/task';
 import type { ChunkValues } from '../shared/packing';
 import type { TaskSpec } from '../shared/protocol';
 
-export interface ImapOptions extends CallOptions {
+export interface ImapOptions extends CallSettings {
   /** Items per task. */
   chunksize: number;
   /** Chunks submitted and not yet consumed, at most. */

@@ -6,7 +6,7 @@ import type { Engine } from '../scheduler/engine';
 import type { Task } from '../scheduler/task';
 import type { ChunkValues } from '../shared/packing';
 import type { TaskSpec } from '../shared/protocol';
-import { Call, type CallOptions } from './call';
+import { Call, type CallSettings } from './call';
 
 /**
  * A map over a known list of argument lists: results are placed by chunk, the call resolves when every
@@ -19,7 +19,7 @@ export class MapCall<R> extends Call {
   #remaining: number;
 
   /** `spread`: each input is an argument list (starmap) rather than the single argument (map). */
-  constructor(engine: Engine, spec: TaskSpec, inputs: unknown[], spread: boolean, chunksize: number, options: CallOptions) {
+  constructor(engine: Engine, spec: TaskSpec, inputs: unknown[], spread: boolean, chunksize: number, options: CallSettings) {
     super(engine, spec, options, spread);
     this.#values = new Array(inputs.length);
     this.#chunksize = chunksize;

@@ -20,7 +20,9 @@ import {
   type VersionMessage,
   type WireTask,
 } from '../shared/protocol';
+import type { Readable } from 'node:stream';
 import type { StopReason } from './exit-policy';
+import { startTimer, type Timer } from './timer';
 import { OrphanGuard, type ParentDeathGuard } from './orphan-guard';
 import type { Task } from './task';
 
@@ -114,6 +116,8 @@ export class ChildHandle {
   #killTimer: NodeJS.Timeout | undefined;
   /** The error a failed spawn reported, if it did. */
   #spawnError: Error | undefined;
+  /** Set while it idles beyond the pool's `minProcesses`: it retires when this fires. */
+  #idleTimer: Timer | undefined;
   #fatalError: Error | undefined;
   /** What the child stamps its messages with: a task, which does not know it, cannot forge them. */
   readonly #token: string;
@@ -135,7 +139,7 @@ export class ChildHandle {
     this.#maxTasks = options.maxTasksPerChild;
     this.#packs = options.serialization === 'advanced';
     this.#page = factory.openPage();
-    const stdio: ForkOptions['stdio'] = ['inherit', 'inherit', 'inherit', 'ipc'];
+    const stdio: ForkOptions['stdio'] = ['inherit', options.stdout, options.stderr, 'ipc'];
     if (this.#page?.fd !== undefined) stdio.push(this.#page.fd);
     try {
       this.#child = factory.fork(CHILD_SCRIPT, {
@@ -250,6 +254,7 @@ export class ChildHandle {
       return error;
     }
     this.#credits -= tasks.length;
+    this.disarmIdleTimer();
     for (const task of tasks) {
       this.#held.set(task.id, task);
       task.hold(this, ++this.#sent);
@@ -310,16 +315,34 @@ export class ChildHandle {
     this.#killTimer = setTimeout(() => this.#kill('SIGKILL'), KILL_TIMEOUT_MS);
   }
 
+  /** Its stdout and stderr, where the pool pipes them (`'pipe'`); null where they go elsewhere. */
+  get output(): { stdout: Readable | null; stderr: Readable | null } {
+    return { stdout: this.#child.stdout, stderr: this.#child.stderr };
+  }
+
   /** Keep the parent alive for this child (while there is work) or not (while the pool idles). */
   ref(keepAlive: boolean): void {
-    const channel = this.#child.channel as { ref(): void; unref(): void } | null | undefined;
-    if (keepAlive) {
-      this.#child.ref();
-      channel?.ref();
-    } else {
-      this.#child.unref();
-      channel?.unref();
+    // The IPC channel and piped output hold the event loop too, each on its own.
+    const handles = [this.#child, this.#child.channel, this.#child.stdout, this.#child.stderr] as Array<{ ref(): void; unref(): void } | null | undefined>;
+    for (const handle of handles) {
+      if (keepAlive) handle?.ref();
+      else handle?.unref();
     }
+  }
+
+  /** Call `onIdle` after `ms` unless it is given a task first; a pending call is replaced. */
+  armIdleTimer(ms: number, onIdle: () => void): void {
+    this.#idleTimer?.cancel();
+    this.#idleTimer = startTimer(ms, onIdle, false);
+  }
+
+  disarmIdleTimer(): void {
+    this.#idleTimer?.cancel();
+    this.#idleTimer = undefined;
+  }
+
+  get idleTimerArmed(): boolean {
+    return this.#idleTimer !== undefined;
   }
 
   /**
@@ -381,6 +404,7 @@ export class ChildHandle {
   #onClose(exitCode: number | null, signal: NodeJS.Signals | null): void {
     if (this.#state === 'exited') return;
     clearTimeout(this.#killTimer);
+    this.disarmIdleTimer();
     this.#to('exited');
     // Read the page once, before it is closed: which of the held tasks the child had begun.
     const started = this.#page?.started() ?? Infinity;

@@ -22,7 +22,9 @@ import { PROTOCOL_VERSION, tag, type ChildMessage } from '../shared/protocol';
 import { findJsonUnsendable, unsendableError } from '../shared/sendable';
 import { fromWireError } from '../shared/wire-error';
 import { ChildHandle, REAL_CHILDREN, type ChildFactory, type ChildSetup, type ExitInfo, type HeldAtExit } from './child-handle';
-import { decideExit, type StopReason } from './exit-policy';
+import type { Readable } from 'node:stream';
+import { decideExit, type ExitReason, type StopReason } from './exit-policy';
+import { OutputLines } from './output-lines';
 import type { ParentDeathGuard } from './orphan-guard';
 import { Task } from './task';
 import { TaskQueue } from './task-queue';
@@ -51,6 +53,37 @@ export interface OpenInput {
   poolClosed(): void;
 }
 
+/** What the engine tells the pool's face (Pool, ProcessPoolExecutor), which tells its listeners. */
+export interface EngineObserver {
+  spawn(info: { pid: number }): void;
+  exit(info: { pid: number; exitCode: number | null; signal: NodeJS.Signals | null; reason: ExitReason }): void;
+  event(value: unknown, info: { pid: number }): void;
+}
+
+/** Counts of what the pool is doing now, and has done since it was created (`Pool.stats()`). */
+export interface EngineStats {
+  /** Children alive now. */
+  processes: number;
+  /** Children not ready yet. */
+  starting: number;
+  /** Children holding no task. */
+  idle: number;
+  /** Children holding at least one task. */
+  busy: number;
+  /** Tasks no child has begun: in the pool's queue or held ahead by a child. */
+  queued: number;
+  /** Tasks a child has begun and not yet answered for. */
+  running: number;
+  /** Tasks that succeeded, since the pool was created. */
+  completed: number;
+  /** Tasks that ended with an error of any kind (cancelled ones count in neither). */
+  failed: number;
+  /** Children started. */
+  spawned: number;
+  /** Children that died when the pool did not ask them to. */
+  crashed: number;
+}
+
 /** Why the pool broke, kept to give every task a fresh error of its own. */
 interface BreakReason {
   message: string;
@@ -76,11 +109,19 @@ export class Engine {
   #startFailures = 0;
   readonly #allExited = pDefer<void>();
   readonly #orphanGuard: ParentDeathGuard;
+  readonly #observer: EngineObserver;
+  /** The children's output, where it is piped to the pool. */
+  readonly #stdout: OutputLines | undefined;
+  readonly #stderr: OutputLines | undefined;
+  readonly #counts = { completed: 0, failed: 0, spawned: 0, crashed: 0 };
 
-  constructor(options: ResolvedPoolOptions, childSetup: ChildSetup, factory: ChildFactory = REAL_CHILDREN) {
+  constructor(options: ResolvedPoolOptions, childSetup: ChildSetup, observer: EngineObserver, factory: ChildFactory = REAL_CHILDREN) {
     this.#options = options;
     this.#childSetup = childSetup;
+    this.#observer = observer;
     this.#factory = factory;
+    if (options.stdout === 'pipe') this.#stdout = new OutputLines();
+    if (options.stderr === 'pipe') this.#stderr = new OutputLines();
     // Without the guard's shell, children must watch for their parent's death themselves, those already
     // started too.
     this.#orphanGuard = factory.orphanGuard(() => {
@@ -100,6 +141,25 @@ export class Engine {
   /** Pids of the live children, for diagnostics and tests. */
   get pids(): number[] {
     return [...this.#children].flatMap((child) => (child.pid === undefined ? [] : [child.pid]));
+  }
+
+  /** The children's stdout and stderr as streams of lines, where the options pipe them. */
+  get output(): { stdout: Readable | null; stderr: Readable | null } {
+    return { stdout: this.#stdout?.stream ?? null, stderr: this.#stderr?.stream ?? null };
+  }
+
+  stats(): EngineStats {
+    const stats: EngineStats = { processes: 0, starting: 0, idle: 0, busy: 0, queued: this.#queued, running: 0, ...this.#counts };
+    for (const child of this.#children) {
+      stats.processes++;
+      if (child.state === 'starting') stats.starting++;
+      else if (child.heldCount > 0) stats.busy++;
+      else stats.idle++;
+      const waiting = child.notStarted();
+      stats.queued += waiting;
+      stats.running += child.heldCount - waiting;
+    }
+    return stats;
   }
 
   /**
@@ -127,7 +187,8 @@ export class Engine {
     if (task.state === 'done') return;
     const child = task.holder;
     const started = !this.#takeBack(task);
-    this.#settle(task, reason);
+    // Dropped before it started, it was cancelled rather than failed.
+    this.#settle(task, reason, undefined, undefined, started);
     if (started && child !== undefined) this.#stopRunning(child, task, 'abort');
     this.#dispatch();
   }
@@ -214,6 +275,9 @@ export class Engine {
       if (child === undefined) break;
       this.#sendTo(child, this.#takeBatch(child, Math.min(child.credits, child.room, share - child.heldCount)));
     }
+    // Below `processes`, tasks left waiting start more children; children left idle retire in time.
+    if (this.#children.size < this.#options.processes) this.#replenish();
+    this.#armIdleTimers();
     this.#retireIfDone();
   }
 
@@ -393,6 +457,14 @@ export class Engine {
         });
         return;
       }
+      case 'pool:event': {
+        if (child.pid === undefined) return;
+        const info = { pid: child.pid };
+        const task = child.heldTask(message.id);
+        if (task !== undefined && task.state !== 'done') task.sink.eventFor?.(task, message.value, info);
+        this.#observer.event(message.value, info);
+        return;
+      }
       case 'pool:fatal':
         child.diedOf(fromWireError(message.error));
         return;
@@ -430,6 +502,8 @@ export class Engine {
     for (const task of decision.fail) this.#settle(task, this.#brokenError(reason));
     if (decision.breakPool) this.#break(reason);
     this.#requeue(decision.requeue);
+    if (decision.reason === 'crashed') this.#counts.crashed++;
+    if (exit.pid !== undefined) this.#observer.exit({ pid: exit.pid, exitCode: exit.exitCode, signal: exit.signal, reason: decision.reason });
     this.#replenish();
     this.#dispatch();
     if (this.#children.size === 0 && this.#state !== 'running') this.#exited();
@@ -498,25 +572,70 @@ export class Engine {
 
   // --- Children's lifecycle -------------------------------------------------------------------------
 
-  /** Keep `processes` children able to take tasks while the pool has, or may get, work. */
+  /**
+   * Keep `minProcesses` children able to take tasks while the pool has, or may get, work, and start more,
+   * up to `processes`, while tasks wait that the children there are will not take soon.
+   */
   #replenish(): void {
     const wanted = this.#state === 'running' || (this.#state === 'closed' && this.#hasWork());
     if (!wanted) return;
     let able = 0;
-    for (const child of this.#children) if (child.state === 'starting' || child.state === 'ready') able++;
-    for (; able < this.#options.processes; able++) {
-      let child: ChildHandle;
-      try {
-        child = new ChildHandle(this.#options, this.#childSetup, this.#orphanGuard.childrenWatch, this, this.#factory);
-      } catch (error) {
-        // Out of descriptors or processes: the replacements would fail alike.
-        this.#break({ message: `A child process could not be started: ${(error as Error).message}`, exit: {}, cause: error });
-        return;
-      }
-      child.ref(this.#keepsAlive());
-      this.#children.add(child);
-      this.#orphanGuard.watch(child.pid);
+    // Children that will take a task the moment it is queued: those starting, and those holding none.
+    let free = 0;
+    for (const child of this.#children) {
+      if (child.state !== 'starting' && child.state !== 'ready') continue;
+      able++;
+      if (child.state === 'starting' || child.heldCount === 0) free++;
     }
+    const demand = able + Math.max(0, this.#queued - free);
+    const target = Math.min(this.#options.processes, Math.max(this.#options.minProcesses, demand));
+    for (; able < target; able++) if (!this.#fork()) return;
+  }
+
+  /** Start one child; false if the fork failed, which breaks the pool. */
+  #fork(): boolean {
+    let child: ChildHandle;
+    try {
+      child = new ChildHandle(this.#options, this.#childSetup, this.#orphanGuard.childrenWatch, this, this.#factory);
+    } catch (error) {
+      // Out of descriptors or processes: the replacements would fail alike.
+      this.#break({ message: `A child process could not be started: ${(error as Error).message}`, exit: {}, cause: error });
+      return false;
+    }
+    child.ref(this.#keepsAlive());
+    this.#children.add(child);
+    this.#orphanGuard.watch(child.pid);
+    const { stdout, stderr } = child.output;
+    if (stdout !== null) this.#stdout?.add(stdout);
+    if (stderr !== null) this.#stderr?.add(stderr);
+    if (child.pid !== undefined) {
+      this.#counts.spawned++;
+      this.#observer.spawn({ pid: child.pid });
+    }
+    return true;
+  }
+
+  /**
+   * Children beyond `minProcesses` that hold nothing retire after `idleTimeout`; one given a task in the
+   * meantime stays (sending it a task disarms its timer).
+   */
+  #armIdleTimers(): void {
+    const { idleTimeout, minProcesses } = this.#options;
+    if (idleTimeout === undefined || this.#state !== 'running') return;
+    let able = 0;
+    for (const child of this.#children) if (child.state === 'ready' || child.state === 'starting') able++;
+    if (able <= minProcesses) return;
+    for (const child of this.#children) {
+      if (child.state !== 'ready' || child.heldCount > 0 || child.idleTimerArmed) continue;
+      child.armIdleTimer(idleTimeout, () => this.#idled(child));
+    }
+  }
+
+  #idled(child: ChildHandle): void {
+    let able = 0;
+    for (const other of this.#children) if (other.state === 'ready' || other.state === 'starting') able++;
+    if (child.state !== 'ready' || child.heldCount > 0 || able <= this.#options.minProcesses) return;
+    child.retire('idle');
   }
 
   /** Once a closed pool has nothing left to run, let its children go. */
@@ -529,6 +648,9 @@ export class Engine {
   /** Every child has exited, for good. */
   #exited(): void {
     this.#orphanGuard.close();
+    // Each child's 'close' came after its output had ended: nothing more will be read.
+    this.#stdout?.end();
+    this.#stderr?.end();
     this.#allExited.resolve();
   }
 
@@ -552,9 +674,11 @@ export class Engine {
 
   // --- Settling -------------------------------------------------------------------------------------
 
-  #settle(task: Task, error: unknown, values?: ChunkValues, index?: number): void {
+  /** `counted`: false for a task dropped before it started (an abort), which neither completed nor failed. */
+  #settle(task: Task, error: unknown, values?: ChunkValues, index?: number, counted = true): void {
     if (task.state === 'done') return;
     this.#finish(task);
+    if (counted) this.#counts[values !== undefined ? 'completed' : 'failed']++;
     if (values !== undefined) task.sink.resolveTask(task, values);
     else task.sink.rejectTask(task, error, index);
   }

@@ -13,6 +13,8 @@ export interface TaskSink {
   resolveTask(task: Task, values: ChunkValues): void;
   /** `index` is the failing call within the chunk, when the task itself ran. */
   rejectTask(task: Task, error: unknown, index?: number): void;
+  /** A value the task sent with `emit()` while it ran. */
+  eventFor?(task: Task, value: unknown, info: { pid: number }): void;
 }
 
 export type TaskState =

@@ -10,8 +10,11 @@ export interface Timer {
   cancel(): void;
 }
 
-/** Call `fn` once `ms` have passed, unless cancelled first. `Infinity` never fires. */
-export function startTimer(ms: number, fn: () => void): Timer {
+/**
+ * Call `fn` once `ms` have passed, unless cancelled first. `Infinity` never fires. `keepsAlive`: false for a
+ * timer that must not keep the process running by itself.
+ */
+export function startTimer(ms: number, fn: () => void, keepsAlive = true): Timer {
   let handle: NodeJS.Timeout | undefined;
   const deadline = Date.now() + ms;
   const arm = (left: number) => {
@@ -20,6 +23,7 @@ export function startTimer(ms: number, fn: () => void): Timer {
       if (rest > 0 && left === MAX_DELAY_MS) arm(Math.min(rest, MAX_DELAY_MS));
       else fn();
     }, left);
+    if (!keepsAlive) handle.unref();
   };
   if (ms !== Infinity) arm(Math.min(ms, MAX_DELAY_MS));
   return { cancel: () => clearTimeout(handle) };

@@ -132,6 +132,13 @@ export interface InitErrorMessage extends Tagged<'pool:init-error'> {
   error: WireError;
 }
 
+/** A value a task sent with `emit()`, while it ran: sent at once, so before the task's own result. */
+export interface EventMessage extends Tagged<'pool:event'> {
+  /** The task that sent it. */
+  id: number;
+  value: unknown;
+}
+
 /**
  * The child is dying of an uncaught exception or an unhandled rejection (a timer a task left behind that
  * throws, say): the error becomes the `cause` of the BrokenPoolError its death brings.
@@ -141,7 +148,7 @@ export interface FatalMessage extends Tagged<'pool:fatal'> {
 }
 
 export type ParentMessage = InitMessage | TasksMessage | ExitMessage | WatchParentMessage;
-export type ChildMessage = ReadyMessage | ResultsMessage | InitErrorMessage | FatalMessage;
+export type ChildMessage = ReadyMessage | ResultsMessage | EventMessage | InitErrorMessage | FatalMessage;
 
 type Untagged<M> = M extends Tagged<string> ? Omit<M, typeof MESSAGE_TAG> : never;
 

@@ -1,0 +1,26 @@
+/**
+ * How a pool's face (Pool, ProcessPoolExecutor) hears from its engine: as events of its own. A listener
+ * that throws becomes a process warning and disturbs neither the other listeners nor the pool.
+ */
+import type { EventEmitter } from 'node:events';
+import type { PoolEvents } from '../events';
+import type { EngineObserver } from '../scheduler/engine';
+import { reportCallbackError } from './callback-warning';
+
+export function observerFor(emitter: EventEmitter<PoolEvents>): EngineObserver {
+  const emit = <E extends keyof PoolEvents>(event: E, ...args: PoolEvents[E]) => {
+    for (const listener of emitter.rawListeners(event)) {
+      try {
+        (listener as (...values: PoolEvents[E]) => void).apply(emitter, args);
+      } catch (error) {
+        reportCallbackError(error, `'${event}' listener`);
+      }
+    }
+  };
+  return {
+    // The first children are forked in the constructor: their 'spawn' waits for the listeners added after it.
+    spawn: (info) => process.nextTick(() => emit('spawn', info)),
+    exit: (info) => emit('exit', info),
+    event: (value, info) => emit('event', value, info),
+  };
+}

@@ -1,0 +1,29 @@
+/**
+ * `forkpool/task`: what a task imports to talk to its pool while it runs.
+ *
+ * ```ts
+ * import { emit } from 'forkpool/task';
+ * export async function resize(file: string) {
+ *   for (let i = 1; i <= 10; i++) { await step(file, i); emit({ file, done: i / 10 }); }
+ * }
+ * ```
+ */
+import { PoolStateError } from './errors';
+import { taskContext } from './shared/task-context';
+
+// Loaded by a task module in a child: tell that child to keep each task's asynchronous work apart.
+taskContext()?.trackTasks();
+
+/**
+ * Send `value` to the pool, attributed to the call whose task is running: the call's `onEvent` and the
+ * pool's `'event'` listeners receive it, in the order the task sent its events, before the task's result.
+ * @throws TypeError if `value` cannot be sent (a function, a symbol, ...).
+ * @throws PoolStateError outside a running task (in the parent, or after the task has ended).
+ */
+export function emit(value: unknown): void {
+  const context = taskContext();
+  if (context === undefined) {
+    throw new PoolStateError('emit() sends an event from a task to its pool, and this is not a task of a pool: call it inside a task function.');
+  }
+  context.emit(value);
+}
