@@ -3,6 +3,8 @@
  * naming the option and the value.
  */
 import os from 'node:os';
+import path from 'node:path';
+import { TS_NODE_BINARY, TS_NODE_ENV } from './shared/ts-node-binary';
 import { describe, type TaskRef } from './task-ref';
 
 export type CrashPolicy = 'break' | 'respawn';
@@ -97,7 +99,7 @@ export function resolvePoolOptions(options: PoolOptions = {}, processesName = 'p
     onWorkerCrash,
     taskTimeout: checkTimeout('taskTimeout', taskTimeout),
     serialization,
-    env: options.env,
+    env: childEnv(options.env),
     execArgv: options.execArgv ?? inheritedExecArgv(),
     cwd: options.cwd,
   };
@@ -154,21 +156,40 @@ const ENTRY_OPTIONS_WITH_VALUE = new Set(['-e', '--eval', '-p', '--print', '-pe'
 /**
  * The parent's Node options, minus those that choose what to run. A parent started as `node -e CODE` has
  * `['-e', CODE]` in its execArgv, and a child given them runs CODE instead of the child script: CODE makes a
- * pool, whose children run CODE again, without end. Also minus what the ts-node binary adds: a child
- * started through ts-node looks for a tsconfig beside the child script; the child registers ts-node itself
- * when a task module needs it.
+ * pool, whose children run CODE again, without end.
+ *
+ * Also minus what the ts-node binary appends after every Node option: its own script and flags
+ * (`--transpile-only`, `-P tsconfig.json`), which node rejects and which would start the child through ts-node
+ * (looking for a tsconfig beside the child script). {@link childEnv} names that ts-node to the children
+ * instead. Hooks given as Node options (`--import tsx`, `-r ts-node/register`, `--loader ts-node/esm`) are
+ * kept: through them a child loads TypeScript as its parent does.
  */
 export function inheritedExecArgv(execArgv: readonly string[] = process.execArgv): string[] {
   const kept: string[] = [];
   for (let i = 0; i < execArgv.length; i++) {
     const arg = execArgv[i];
+    if (TS_NODE_BINARY.test(arg)) break;
     const name = arg.split('=', 1)[0];
     if (ENTRY_OPTIONS.has(name) || name.startsWith('--test-') || name.startsWith('--watch-')) {
       if (ENTRY_OPTIONS_WITH_VALUE.has(arg)) i++;
       continue;
     }
-    if (/[\\/]ts-node[\\/]/.test(arg)) continue;
     kept.push(arg);
   }
   return kept;
+}
+
+/**
+ * The children's environment: `env` as given (`undefined`: the parent's at each fork). A parent started by
+ * the ts-node binary adds the directory of that ts-node, which the children load TypeScript task modules
+ * with; its environment is then the one it had when the pool was created.
+ */
+export function childEnv(
+  env: NodeJS.ProcessEnv | undefined,
+  execArgv: readonly string[] = process.execArgv,
+): NodeJS.ProcessEnv | undefined {
+  const binary = execArgv.find((arg) => TS_NODE_BINARY.test(arg));
+  if (binary === undefined) return env;
+  // <ts-node>/dist/bin.js
+  return { ...(env ?? process.env), [TS_NODE_ENV]: path.resolve(binary, '..', '..') };
 }
