@@ -21,8 +21,7 @@ function findRoot(from: string): string {
 export const ROOT = findRoot(__dirname);
 export const BENCH = path.join(ROOT, 'bench');
 /** forkpool as users get it: the built package. */
-export const PACKAGE_ENTRY = path.join(ROOT, 'dist', 'src');
-export const CHILD_SCRIPT = path.join(ROOT, 'dist', 'child.js');
+export const PACKAGE_ENTRY = path.join(ROOT, 'dist', 'index.cjs');
 
 /** The task functions, plain CommonJS so that every pool's children load them without a compiler. */
 export const TASKS = path.join(BENCH, 'tasks', 'tasks.js');

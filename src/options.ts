@@ -2,8 +2,10 @@
  * Options of the pool and of each call, their defaults, and the checks that turn a bad value into an error
  * naming the option and the value.
  */
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { defaultChildScript } from './scheduler/child-script';
 import { TS_NODE_BINARY, TS_NODE_ENV } from './shared/ts-node-binary';
 import { describe, type TaskRef } from './task-ref';
 
@@ -36,6 +38,13 @@ export interface PoolOptions<M = any> {
   execArgv?: string[];
   /** Working directory of the children. @default process.cwd() */
   cwd?: string;
+  /**
+   * Path of the script the children run: forkpool's child script, `require.resolve('forkpool/child')`. An
+   * app bundled with esbuild or webpack ships a copy of that file and passes the copy's path here. Relative
+   * to `process.cwd()` at creation.
+   * @default the child script beside forkpool's own build (`require.resolve('forkpool/child')`)
+   */
+  childScript?: string;
 }
 
 /** Options every submitting call accepts. */
@@ -58,6 +67,7 @@ export interface CallbackOptions<T> {
   errorCallback?: (error: unknown) => void;
 }
 
+/** @internal The options filled in, as the engine reads them. */
 export interface ResolvedPoolOptions {
   processes: number;
   module: string | undefined;
@@ -70,9 +80,11 @@ export interface ResolvedPoolOptions {
   env: NodeJS.ProcessEnv | undefined;
   execArgv: string[];
   cwd: string | undefined;
+  /** Absolute. */
+  childScript: string;
 }
 
-/** Copy, check and fill the caller's options; the caller's object is never touched. */
+/** @internal Copy, check and fill the caller's options; the caller's object is never touched. */
 export function resolvePoolOptions(options: PoolOptions = {}, processesName = 'processes'): ResolvedPoolOptions {
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(`Expected the pool options to be an object, got ${describe(options)}.`);
@@ -89,6 +101,9 @@ export function resolvePoolOptions(options: PoolOptions = {}, processesName = 'p
   if (options.execArgv !== undefined && !Array.isArray(options.execArgv)) {
     throw new TypeError(`Expected \`execArgv\` to be an array of strings, got ${describe(options.execArgv)}.`);
   }
+  if (options.childScript !== undefined && (typeof options.childScript !== 'string' || options.childScript === '')) {
+    throw new TypeError(`Expected \`childScript\` to be the path of a file, got ${describe(options.childScript)}.`);
+  }
   return {
     processes: processes === undefined ? os.availableParallelism() : checkPositiveInteger(processesName, processes),
     module: options.module,
@@ -102,10 +117,29 @@ export function resolvePoolOptions(options: PoolOptions = {}, processesName = 'p
     env: childEnv(options.env),
     execArgv: options.execArgv ?? inheritedExecArgv(),
     cwd: options.cwd,
+    childScript: findChildScript(options.childScript),
   };
 }
 
-/** Check the per-call options; `undefined` stays undefined. */
+/**
+ * The child script's absolute path. Checked here, where the mistake can be named: a missing script would
+ * otherwise show only as children that die at start and a pool that breaks.
+ */
+function findChildScript(given: string | undefined): string {
+  const script = path.resolve(given ?? defaultChildScript());
+  if (fs.existsSync(script)) return script;
+  const error = new Error(
+    given === undefined
+      ? `forkpool's child script is not at ${script}, beside forkpool's own code. An app bundled with esbuild or ` +
+          "webpack must ship a copy of require.resolve('forkpool/child') and pass its path as the `childScript` option " +
+          "(forkpool's README, \"Bundling\")."
+      : `The \`childScript\` ${script} does not exist. It should be a copy of require.resolve('forkpool/child').`,
+  );
+  (error as Error & { code: string }).code = 'ERR_POOL_NO_CHILD_SCRIPT';
+  throw error;
+}
+
+/** @internal Check the per-call options; `undefined` stays undefined. */
 export function checkTaskOptions(options: TaskOptions | undefined): void {
   if (options === undefined) return;
   if (typeof options !== 'object' || options === null) {
@@ -118,6 +152,7 @@ export function checkTaskOptions(options: TaskOptions | undefined): void {
   }
 }
 
+/** @internal */
 export function checkPositiveInteger(name: string, value: unknown): number {
   if (typeof value !== 'number') {
     throw new TypeError(`Expected \`${name}\` to be a positive integer, got ${describe(value)}.`);
@@ -128,7 +163,7 @@ export function checkPositiveInteger(name: string, value: unknown): number {
   return value;
 }
 
-/** A timeout is any positive number of milliseconds (Infinity allowed: no limit). */
+/** @internal A timeout is any positive number of milliseconds (Infinity allowed: no limit). */
 export function checkTimeout(name: string, value: unknown): number | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'number') {
@@ -154,7 +189,7 @@ const ENTRY_OPTIONS = new Set(['-e', '--eval', '-p', '--print', '-pe', '-i', '--
 const ENTRY_OPTIONS_WITH_VALUE = new Set(['-e', '--eval', '-p', '--print', '-pe']);
 
 /**
- * The parent's Node options, minus those that choose what to run. A parent started as `node -e CODE` has
+ * @internal The parent's Node options, minus those that choose what to run. A parent started as `node -e CODE` has
  * `['-e', CODE]` in its execArgv, and a child given them runs CODE instead of the child script: CODE makes a
  * pool, whose children run CODE again, without end.
  *
@@ -180,7 +215,7 @@ export function inheritedExecArgv(execArgv: readonly string[] = process.execArgv
 }
 
 /**
- * The children's environment: `env` as given (`undefined`: the parent's at each fork). A parent started by
+ * @internal The children's environment: `env` as given (`undefined`: the parent's at each fork). A parent started by
  * the ts-node binary adds the directory of that ts-node, which the children load TypeScript task modules
  * with; its environment is then the one it had when the pool was created.
  */

@@ -3,20 +3,11 @@
  * how it is told to stop.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
 import type { ChildExit } from '../errors';
 import type { ResolvedPoolOptions } from '../options';
 import { packNumbers } from '../shared/packing';
 import { isPoolMessage, tag, type ChildMessage, type InitMessage, type ParentMessage, type WireTask } from '../shared/protocol';
 import type { Task } from './task';
-
-/**
- * The forked entry must be JavaScript. The compiled package has it at dist/child.js beside dist/src/; run
- * from the TypeScript sources (ts-jest, ts-node), the same build in dist/ is used.
- */
-export const CHILD_SCRIPT = __filename.endsWith('.ts')
-  ? path.join(__dirname, '..', '..', 'dist', 'child.js')
-  : path.join(__dirname, '..', '..', 'child.js');
 
 /** Grace between SIGTERM and SIGKILL when a child is stopped. */
 const KILL_TIMEOUT_MS = 1000;
@@ -62,7 +53,7 @@ export class WorkerHandle {
   constructor(options: ResolvedPoolOptions, setup: ChildSetup, watchParent: boolean, owner: WorkerOwner) {
     this.#owner = owner;
     this.#packs = options.serialization === 'advanced';
-    this.#child = fork(CHILD_SCRIPT, [], {
+    this.#child = fork(options.childScript, [], {
       serialization: options.serialization,
       env: options.env,
       execArgv: options.execArgv,
