@@ -66,7 +66,7 @@ async function loadModule(spec: ModuleLocation): Promise<unknown> {
   } catch (error) {
     throw moduleNotFound(spec.module, error);
   }
-  if (TYPESCRIPT_FILE.test(file) && prepareTypeScript(file) === 'import') {
+  if (TYPESCRIPT_FILE.test(file) && (await prepareTypeScript(file)) === 'import') {
     return import(pathToFileURL(file).href).catch((error: unknown) => {
       // Loader hooks were given to Node, and none of them loads TypeScript.
       if ((error as { code?: string }).code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw error;

@@ -19,6 +19,7 @@
 import fs from 'node:fs';
 import { createRequire, register } from 'node:module';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { TS_NODE_ENV } from '../src/shared/ts-node-binary';
 
 /** How the module is loaded once its loader is in place. */
@@ -28,24 +29,27 @@ type ModuleKind = 'commonjs' | 'module';
 
 export const TYPESCRIPT_FILE = /\.[cm]?ts$/;
 
-/** Hooks registered by this child, for each kind of module. */
-const registered: Record<ModuleKind, boolean> = { commonjs: false, module: false };
+/** Each kind's loader, once one has been put in place (or found there) for it. */
+const loaders: Partial<Record<ModuleKind, Promise<void>>> = {};
 
 /** Make `file` loadable (registering a loader if it takes one) and say how to load it. */
-export function prepareTypeScript(file: string): LoadVia {
+export async function prepareTypeScript(file: string): Promise<LoadVia> {
   const kind = moduleKind(file);
-  if (registered[kind]) return via(kind);
+  // A module that found no loader may be followed by one that can find one (a tsx installed elsewhere).
+  await (loaders[kind] ??= provideLoader(file, kind).catch((error: unknown) => {
+    delete loaders[kind];
+    throw error;
+  }));
+  return kind === 'module' ? 'import' : 'require';
+}
+
+async function provideLoader(file: string, kind: ModuleKind): Promise<void> {
   const parentTsNode = process.env[TS_NODE_ENV];
   if (parentTsNode !== undefined && parentTsNode !== '') {
     registerTsNode(createRequire(path.join(parentTsNode, 'package.json')), kind);
-  } else if (!hooksGiven(kind) && !registerInstalled(file, kind) && !typeStripping()) {
+  } else if (!hooksGiven(kind) && !(await registerInstalled(file, kind)) && !typeStripping()) {
     throw noTypeScriptLoader(file);
   }
-  return via(kind);
-}
-
-function via(kind: ModuleKind): LoadVia {
-  return kind === 'module' ? 'import' : 'require';
 }
 
 function hooksGiven(kind: ModuleKind): boolean {
@@ -88,13 +92,16 @@ function moduleKind(file: string): ModuleKind {
   }
 }
 
-/** Register tsx, else ts-node, as the task module would find it; false if it finds neither. */
-function registerInstalled(file: string, kind: ModuleKind): boolean {
+/**
+ * Register tsx, else ts-node, as the task module would find it; false if it finds neither. tsx registers
+ * itself as it loads, as under `node --require tsx/cjs` or `node --import tsx/esm`.
+ */
+async function registerInstalled(file: string, kind: ModuleKind): Promise<boolean> {
   const from = createRequire(file);
-  const tsx = resolvable(from, kind === 'module' ? 'tsx/esm/api' : 'tsx/cjs/api');
+  const tsx = resolvable(from, kind === 'module' ? 'tsx/esm' : 'tsx/cjs');
   if (tsx !== undefined) {
-    (from(tsx) as { register(): unknown }).register();
-    registered[kind] = true;
+    if (kind === 'module') await import(pathToFileURL(tsx).href);
+    else from(tsx);
     return true;
   }
   if (resolvable(from, 'ts-node') === undefined) return false;
@@ -132,7 +139,6 @@ function registerTsNode(from: NodeJS.Require, kind: ModuleKind): void {
     ].join('\n');
     register(`data:text/javascript,${encodeURIComponent(hooks)}`);
   }
-  registered[kind] = true;
 }
 
 function resolvable(from: NodeJS.Require, request: string): string | undefined {
