@@ -30,8 +30,11 @@ export const WORKERPOOL_WORKER = path.join(BENCH, 'tasks', 'workerpool-worker.js
 export const RAW_CHILD = path.join(BENCH, 'tasks', 'raw-child.js');
 export const PYTHON_POOLS = path.join(BENCH, 'python', 'pools.py');
 
-/** The measuring processes run a transpiled copy of bench/ from here (no compiler loaded in them). */
-export const TRANSPILED = path.join(ROOT, 'node_modules', '.cache', 'forkpool-bench');
+/**
+ * The measuring processes run a transpiled copy of bench/ from here (no compiler loaded in them): inside
+ * bench/node_modules, so that the copy finds the peers' packages, which bench/package.json installs there.
+ */
+export const TRANSPILED = path.join(BENCH, 'node_modules', '.cache', 'forkpool-bench');
 
 /** The real workload's input: a directory of a package in node_modules. */
 export const GZIP_DIR = path.join(ROOT, 'node_modules', 'typescript', 'lib');

@@ -6,9 +6,9 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { WORKLOAD_INFO } from '../bench/config';
+import { WORKLOAD_INFO } from '../../bench/config';
 
-const ROOT = path.join(__dirname, '..');
+const ROOT = path.join(__dirname, '..', '..');
 
 function runQuickBench(out: string): Promise<{ stdout: string; stderr: string }> {
   const tsNode = require.resolve('ts-node/dist/bin.js');
