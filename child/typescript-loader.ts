@@ -29,6 +29,13 @@ type ModuleKind = 'commonjs' | 'module';
 
 export const TYPESCRIPT_FILE = /\.[cm]?ts$/;
 
+/**
+ * The directory of the ts-node whose binary the parent runs under. Taken out of the environment, which the
+ * tasks share: a program a task starts is not this child, and its own pools' children are not either.
+ */
+const PARENT_TS_NODE = process.env[TS_NODE_ENV];
+delete process.env[TS_NODE_ENV];
+
 /** Each kind's loader, once one has been put in place (or found there) for it. */
 const loaders: Partial<Record<ModuleKind, Promise<void>>> = {};
 
@@ -44,9 +51,8 @@ export async function prepareTypeScript(file: string): Promise<LoadVia> {
 }
 
 async function provideLoader(file: string, kind: ModuleKind): Promise<void> {
-  const parentTsNode = process.env[TS_NODE_ENV];
-  if (parentTsNode !== undefined && parentTsNode !== '') {
-    registerTsNode(createRequire(path.join(parentTsNode, 'package.json')), kind);
+  if (PARENT_TS_NODE !== undefined && PARENT_TS_NODE !== '') {
+    registerTsNode(createRequire(path.join(PARENT_TS_NODE, 'package.json')), kind);
   } else if (!hooksGiven(kind) && !(await registerInstalled(file, kind)) && !typeStripping()) {
     throw noTypeScriptLoader(file);
   }

@@ -34,6 +34,10 @@ export function color(): string {
 export function loadedBy(): string {
   return (process as any)[Symbol.for('ts-node.register.instance')] !== undefined ? 'ts-node' : 'other';
 }
+
+export function environment(): Record<string, string> {
+  return Object.fromEntries(Object.entries(process.env).filter(([name]) => name.startsWith('FORKPOOL')) as [string, string][]);
+}
 `;
 
 /** An ES module task module: import.meta exists in ES modules only. Erasable syntax only. */
@@ -116,7 +120,7 @@ describe('under the loader the program runs under', () => {
     const consumer = project({
       tools: ['ts-node', 'typescript', '@types/node', 'tsx'],
       files: {
-        'main.ts': cjsMain('tasks.ts', [NORM, ['color', []], ['loadedBy', []]]),
+        'main.ts': cjsMain('tasks.ts', [NORM, ['color', []], ['loadedBy', []], ['environment', []]]),
         'tasks.ts': TASKS_TS,
         'tsconfig.json': JSON.stringify({ compilerOptions: { module: 'commonjs', target: 'es2022', types: ['node'], strict: true } }),
       },
@@ -125,6 +129,8 @@ describe('under the loader the program runs under', () => {
       norm1: 7,
       color: 'green',
       loadedBy: 'ts-node',
+      // Where that ts-node is reaches the child, not the tasks it runs.
+      environment: {},
     });
   });
 
