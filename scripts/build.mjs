@@ -118,6 +118,11 @@ function buildDeclarations() {
   };
   for (const name of Object.keys(ENTRY_POINTS)) visit(path.join(TYPES, `${name}.d.ts`));
   removeUnreachable(TYPES, reachable);
+  // TypeScript reads a .d.ts of this package as CommonJS, which has a default export (module.exports) that
+  // the ES module build does not: for `import`, the same declarations re-exported from an ES module.
+  for (const name of Object.keys(ENTRY_POINTS)) {
+    fs.writeFileSync(path.join(TYPES, `${name}.d.mts`), `export * from './${name}.js';\n`);
+  }
 }
 
 function removeUnreachable(dir, reachable) {
