@@ -130,9 +130,9 @@ function findChildScript(given: string | undefined): string {
   if (fs.existsSync(script)) return script;
   const error = new Error(
     given === undefined
-      ? `forkpool's child script is not at ${script}, beside forkpool's own code. An app bundled with esbuild or ` +
-          "webpack must ship a copy of require.resolve('forkpool/child') and pass its path as the `childScript` option " +
-          "(forkpool's README, \"Bundling\")."
+      ? `forkpool's child script is not at ${script}, beside forkpool's own code. An app bundled with ` +
+          "esbuild or webpack must ship a copy of require.resolve('forkpool/child') and pass its path as the " +
+          "`childScript` option (forkpool's README, \"Bundling\")."
       : `The \`childScript\` ${script} does not exist. It should be a copy of require.resolve('forkpool/child').`,
   );
   (error as Error & { code: string }).code = 'ERR_POOL_NO_CHILD_SCRIPT';
@@ -189,9 +189,9 @@ const ENTRY_OPTIONS = new Set(['-e', '--eval', '-p', '--print', '-pe', '-i', '--
 const ENTRY_OPTIONS_WITH_VALUE = new Set(['-e', '--eval', '-p', '--print', '-pe']);
 
 /**
- * @internal The parent's Node options, minus those that choose what to run. A parent started as `node -e CODE` has
- * `['-e', CODE]` in its execArgv, and a child given them runs CODE instead of the child script: CODE makes a
- * pool, whose children run CODE again, without end.
+ * @internal The parent's Node options, minus those that choose what to run. A parent started as
+ * `node -e CODE` has `['-e', CODE]` in its execArgv, and a child given them runs CODE instead of the child
+ * script: CODE makes a pool, whose children run CODE again, without end.
  *
  * Also minus what the ts-node binary appends after every Node option: its own script and flags
  * (`--transpile-only`, `-P tsconfig.json`), which node rejects and which would start the child through ts-node
@@ -215,9 +215,9 @@ export function inheritedExecArgv(execArgv: readonly string[] = process.execArgv
 }
 
 /**
- * @internal The children's environment: `env` as given (`undefined`: the parent's at each fork). A parent started by
- * the ts-node binary adds the directory of that ts-node, which the children load TypeScript task modules
- * with; its environment is then the one it had when the pool was created.
+ * @internal The children's environment: `env` as given (`undefined`: the parent's at each fork). A parent
+ * started by the ts-node binary adds the directory of that ts-node, which the children load TypeScript task
+ * modules with; its environment is then the one it had when the pool was created.
  */
 export function childEnv(
   env: NodeJS.ProcessEnv | undefined,
