@@ -54,8 +54,8 @@ export interface ConsumerProject {
 const COMMAND_TIMEOUT_MS = 90_000;
 
 /**
- * A factory of consumer projects, each removed after its test. Only the parent's own process is the test's:
- * the pools in it stop their children (and a killed parent's children exit by themselves).
+ * A factory of consumer projects, each removed after its test. A command still running at its timeout is
+ * killed; the children of its pools then exit by themselves, as any orphaned pool's children do.
  */
 export function useConsumerProjects(): (spec: ProjectSpec) => ConsumerProject {
   const dirs: string[] = [];
@@ -73,7 +73,10 @@ export function useConsumerProjects(): (spec: ProjectSpec) => ConsumerProject {
         const bin = toolBin(tool);
         return isNodeScript(bin) ? run(process.execPath, [bin, ...args], dir, env) : run(bin, args, dir, env);
       },
-      sh: (script) => run('bash', ['-c', script], dir, { PATH: `${path.join(dir, 'node_modules', '.bin')}${path.delimiter}${cleanEnv().PATH}` }),
+      sh: (script) => {
+        const bin = path.join(dir, 'node_modules', '.bin');
+        return run('bash', ['-c', script], dir, { PATH: `${bin}${path.delimiter}${cleanEnv().PATH}` });
+      },
       nodeAlone: (folder, args) => {
         const alone = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'forkpool-alone-')));
         dirs.push(alone);
