@@ -21,8 +21,7 @@ function findRoot(from: string): string {
 export const ROOT = findRoot(__dirname);
 export const BENCH = path.join(ROOT, 'bench');
 /** forkpool as users get it: the built package. */
-export const PACKAGE_ENTRY = path.join(ROOT, 'dist', 'src');
-export const CHILD_SCRIPT = path.join(ROOT, 'dist', 'child.js');
+export const PACKAGE_ENTRY = path.join(ROOT, 'dist', 'index.cjs');
 
 /** The task functions, plain CommonJS so that every pool's children load them without a compiler. */
 export const TASKS = path.join(BENCH, 'tasks', 'tasks.js');
@@ -31,8 +30,11 @@ export const WORKERPOOL_WORKER = path.join(BENCH, 'tasks', 'workerpool-worker.js
 export const RAW_CHILD = path.join(BENCH, 'tasks', 'raw-child.js');
 export const PYTHON_POOLS = path.join(BENCH, 'python', 'pools.py');
 
-/** The measuring processes run a transpiled copy of bench/ from here (no compiler loaded in them). */
-export const TRANSPILED = path.join(ROOT, 'node_modules', '.cache', 'forkpool-bench');
+/**
+ * The measuring processes run a transpiled copy of bench/ from here (no compiler loaded in them): inside
+ * bench/node_modules, so that the copy finds the peers' packages, which bench/package.json installs there.
+ */
+export const TRANSPILED = path.join(BENCH, 'node_modules', '.cache', 'forkpool-bench');
 
 /** The real workload's input: a directory of a package in node_modules. */
 export const GZIP_DIR = path.join(ROOT, 'node_modules', 'typescript', 'lib');

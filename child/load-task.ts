@@ -1,11 +1,12 @@
 /**
  * Child side: find the function a TaskSpec names, once per child. Modules may be CommonJS or ESM, `.js`,
- * `.cjs`, `.mjs` or `.ts`; inline functions are compiled from their source.
+ * `.cjs`, `.mjs`, `.ts`, `.mts` or `.cts`; inline functions are compiled from their source.
  */
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL, fileURLToPath } from 'node:url';
 import type { ModuleLocation, TaskSpec } from '../src/shared/protocol';
+import { noTypeScriptLoader, prepareTypeScript, TYPESCRIPT_FILE } from './typescript-loader';
 
 type TaskFunction = (...args: unknown[]) => unknown;
 
@@ -15,7 +16,6 @@ export const INLINE_FILENAME = 'forkpool:inline-task';
 const cache = new Map<string, TaskFunction>();
 /** Modules loaded ahead of their first task, each taken (with its outcome, even a failure) by that task. */
 const preloaded = new Map<string, Promise<unknown>>();
-let tsNodeRegistered = false;
 
 /**
  * Start loading a module before any task needs it. A failure is kept for the first task that does, which
@@ -66,7 +66,13 @@ async function loadModule(spec: ModuleLocation): Promise<unknown> {
   } catch (error) {
     throw moduleNotFound(spec.module, error);
   }
-  if (/\.[cm]?ts$/.test(file)) registerTsNode(file);
+  if (TYPESCRIPT_FILE.test(file) && (await prepareTypeScript(file)) === 'import') {
+    return import(pathToFileURL(file).href).catch((error: unknown) => {
+      // Loader hooks were given to Node, and none of them loads TypeScript.
+      if ((error as { code?: string }).code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw error;
+      throw noTypeScriptLoader(file, error);
+    });
+  }
   try {
     return requireFrom(file);
   } catch (error) {
@@ -138,33 +144,4 @@ export function explainInlineError(error: unknown): unknown {
   );
   explained.stack = `${explained.name}: ${explained.message}\n${error.stack!.split('\n').slice(1).join('\n')}`;
   return explained;
-}
-
-/**
- * Register ts-node in this child, transpile-only and with explicit compiler options, so that no tsconfig is
- * looked up beside the child script (ts-node 10's fallback settings are rejected by TypeScript 5.9+).
- */
-function registerTsNode(file: string): void {
-  if (tsNodeRegistered) return;
-  let tsNode: typeof import('ts-node');
-  try {
-    tsNode = createRequire(file)('ts-node');
-  } catch {
-    try {
-      tsNode = require('ts-node');
-    } catch (cause) {
-      throw new Error(`The task module ${file} is TypeScript, and loading it needs ts-node: npm install ts-node`, {
-        cause,
-      });
-    }
-  }
-  tsNode.register({
-    transpileOnly: true,
-    skipProject: true,
-    compilerOptions: { module: 'commonjs', target: 'es2022', esModuleInterop: true, sourceMap: true },
-    // TypeScript 6 calls the module resolution that `commonjs` implies deprecated (TS5101, TS5107);
-    // transpiling resolves nothing, so the warning is moot.
-    ignoreDiagnostics: [5101, 5107],
-  });
-  tsNodeRegistered = true;
 }

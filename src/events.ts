@@ -2,10 +2,9 @@
  * The events Pool and ProcessPoolExecutor emit, and what `stats()` returns. The pools never emit `'error'`:
  * a failure reaches the call that owns it.
  */
-import type { EngineStats } from './scheduler/engine';
-import type { ExitReason } from './scheduler/exit-policy';
 
-export type { ExitReason };
+/** Why a child exited: asked by the pool (for each reason its own word), or `'crashed'`. */
+export type ExitReason = 'recycled' | 'idle' | 'closed' | 'timeout' | 'aborted' | 'terminated' | 'broken' | 'crashed';
 
 /** Which child a lifecycle event or a task's event comes from. */
 export interface ChildInfo {
@@ -28,5 +27,26 @@ export interface PoolEvents {
   exit: [info: ChildExitInfo];
 }
 
-/** Counts of what a pool is doing now, and has done since it was created. */
-export type PoolStats = EngineStats;
+/** Counts of what a pool is doing now, and has done since it was created (`stats()`). */
+export interface PoolStats {
+  /** Children alive now. */
+  processes: number;
+  /** Children not ready yet. */
+  starting: number;
+  /** Children holding no task. */
+  idle: number;
+  /** Children holding at least one task. */
+  busy: number;
+  /** Tasks no child has begun: in the pool's queue or held ahead by a child. */
+  queued: number;
+  /** Tasks a child has begun and not yet answered for. */
+  running: number;
+  /** Tasks that succeeded, since the pool was created. */
+  completed: number;
+  /** Tasks that ended with an error of any kind (cancelled ones count in neither). */
+  failed: number;
+  /** Children started. */
+  spawned: number;
+  /** Children that died when the pool did not ask them to. */
+  crashed: number;
+}

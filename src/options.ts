@@ -2,7 +2,11 @@
  * Options of the pool and of each call, their defaults, and the checks that turn a bad value into an error
  * naming the option and the value.
  */
+import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
+import { defaultChildScript } from './scheduler/child-script';
+import { TS_NODE_BINARY, TS_NODE_ENV } from './shared/ts-node-binary';
 import { describe, type TaskRef } from './task-ref';
 
 export type CrashPolicy = 'break' | 'respawn';
@@ -51,6 +55,13 @@ export interface PoolOptions<M = any> {
   stdout?: OutputMode;
   /** Where the children's stderr goes: `'pipe'` makes it readable as `pool.stderr`, in whole lines. @default 'inherit' */
   stderr?: OutputMode;
+  /**
+   * Path of the script the children run: forkpool's child script, `require.resolve('forkpool/child')`. An
+   * app bundled with esbuild or webpack ships a copy of that file and passes the copy's path here. Relative
+   * to `process.cwd()` at creation.
+   * @default the child script beside forkpool's own build (`require.resolve('forkpool/child')`)
+   */
+  childScript?: string;
 }
 
 /** Options every submitting call accepts. */
@@ -82,6 +93,7 @@ export interface CallbackOptions<T> {
   errorCallback?: (error: unknown) => void;
 }
 
+/** @internal The options filled in, as the engine reads them. */
 export interface ResolvedPoolOptions {
   processes: number;
   module: string | undefined;
@@ -98,9 +110,11 @@ export interface ResolvedPoolOptions {
   idleTimeout: number | undefined;
   stdout: OutputMode;
   stderr: OutputMode;
+  /** Absolute. */
+  childScript: string;
 }
 
-/** Copy, check and fill the caller's options; the caller's object is never touched. */
+/** @internal Copy, check and fill the caller's options; the caller's object is never touched. */
 export function resolvePoolOptions(options: PoolOptions = {}, processesName = 'processes'): ResolvedPoolOptions {
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(`Expected the pool options to be an object, got ${describe(options)}.`);
@@ -130,6 +144,9 @@ export function resolvePoolOptions(options: PoolOptions = {}, processesName = 'p
   if (options.cwd !== undefined && typeof options.cwd !== 'string' && !(options.cwd instanceof URL)) {
     throw new TypeError(`Expected \`cwd\` to be a directory path, got ${describe(options.cwd)}.`);
   }
+  if (options.childScript !== undefined && (typeof options.childScript !== 'string' || options.childScript === '')) {
+    throw new TypeError(`Expected \`childScript\` to be the path of a file, got ${describe(options.childScript)}.`);
+  }
   const count = processes === undefined ? os.availableParallelism() : checkPositiveInteger(processesName, processes);
   return {
     processes: count,
@@ -141,17 +158,36 @@ export function resolvePoolOptions(options: PoolOptions = {}, processesName = 'p
     onWorkerCrash,
     taskTimeout: checkTimeout('taskTimeout', taskTimeout),
     serialization,
-    env: options.env,
+    env: childEnv(options.env),
     execArgv: options.execArgv ?? inheritedExecArgv(),
     cwd: options.cwd,
     minProcesses: checkMinProcesses(options.minProcesses, count, processesName),
     idleTimeout: checkTimeout('idleTimeout', options.idleTimeout),
     stdout,
     stderr,
+    childScript: findChildScript(options.childScript),
   };
 }
 
-/** Check the per-call options; `undefined` stays undefined. */
+/**
+ * The child script's absolute path. Checked here, where the mistake can be named: a missing script would
+ * otherwise show only as children that die at start and a pool that breaks.
+ */
+function findChildScript(given: string | undefined): string {
+  const script = path.resolve(given ?? defaultChildScript());
+  if (fs.existsSync(script)) return script;
+  const error = new Error(
+    given === undefined
+      ? `forkpool's child script is not at ${script}, beside forkpool's own code. An app bundled with ` +
+          "esbuild or webpack must ship a copy of require.resolve('forkpool/child') and pass its path as the " +
+          "`childScript` option (forkpool's README, \"Bundling\")."
+      : `The \`childScript\` ${script} does not exist. It should be a copy of require.resolve('forkpool/child').`,
+  );
+  (error as Error & { code: string }).code = 'ERR_POOL_NO_CHILD_SCRIPT';
+  throw error;
+}
+
+/** @internal Check the per-call options; `undefined` stays undefined. */
 export function checkTaskOptions(options: CallOptions | undefined): void {
   if (options === undefined) return;
   if (typeof options !== 'object' || options === null) {
@@ -178,6 +214,7 @@ function checkMinProcesses(value: unknown, processes: number, processesName: str
   return value;
 }
 
+/** @internal */
 export function checkPositiveInteger(name: string, value: unknown): number {
   if (typeof value !== 'number') {
     throw new TypeError(`Expected \`${name}\` to be a positive integer, got ${describe(value)}.`);
@@ -188,7 +225,7 @@ export function checkPositiveInteger(name: string, value: unknown): number {
   return value;
 }
 
-/** A timeout is any positive number of milliseconds (Infinity allowed: no limit). */
+/** @internal A timeout is any positive number of milliseconds (Infinity allowed: no limit). */
 export function checkTimeout(name: string, value: unknown): number | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'number') {
@@ -214,23 +251,42 @@ const ENTRY_OPTIONS = new Set(['-e', '--eval', '-p', '--print', '-pe', '-i', '--
 const ENTRY_OPTIONS_WITH_VALUE = new Set(['-e', '--eval', '-p', '--print', '-pe']);
 
 /**
- * The parent's Node options, minus those that choose what to run. A parent started as `node -e CODE` has
- * `['-e', CODE]` in its execArgv, and a child given them runs CODE instead of the child script: CODE makes a
- * pool, whose children run CODE again, without end. Also minus what the ts-node binary adds: a child
- * started through ts-node looks for a tsconfig beside the child script; the child registers ts-node itself
- * when a task module needs it.
+ * @internal The parent's Node options, minus those that choose what to run. A parent started as
+ * `node -e CODE` has `['-e', CODE]` in its execArgv, and a child given them runs CODE instead of the child
+ * script: CODE makes a pool, whose children run CODE again, without end.
+ *
+ * Also minus what the ts-node binary appends after every Node option: its own script and flags
+ * (`--transpile-only`, `-P tsconfig.json`), which node rejects and which would start the child through ts-node
+ * (looking for a tsconfig beside the child script). {@link childEnv} names that ts-node to the children
+ * instead. Hooks given as Node options (`--import tsx`, `-r ts-node/register`, `--loader ts-node/esm`) are
+ * kept: through them a child loads TypeScript as its parent does.
  */
 export function inheritedExecArgv(execArgv: readonly string[] = process.execArgv): string[] {
   const kept: string[] = [];
   for (let i = 0; i < execArgv.length; i++) {
     const arg = execArgv[i];
+    if (TS_NODE_BINARY.test(arg)) break;
     const name = arg.split('=', 1)[0];
     if (ENTRY_OPTIONS.has(name) || name.startsWith('--test-') || name.startsWith('--watch-')) {
       if (ENTRY_OPTIONS_WITH_VALUE.has(arg)) i++;
       continue;
     }
-    if (/[\\/]ts-node[\\/]/.test(arg)) continue;
     kept.push(arg);
   }
   return kept;
+}
+
+/**
+ * @internal The children's environment: `env` as given (`undefined`: the parent's at each fork). A parent
+ * started by the ts-node binary adds the directory of that ts-node, which the children load TypeScript task
+ * modules with; its environment is then the one it had when the pool was created.
+ */
+export function childEnv(
+  env: NodeJS.ProcessEnv | undefined,
+  execArgv: readonly string[] = process.execArgv,
+): NodeJS.ProcessEnv | undefined {
+  const binary = execArgv.find((arg) => TS_NODE_BINARY.test(arg));
+  if (binary === undefined) return env;
+  // <ts-node>/dist/bin.js
+  return { ...(env ?? process.env), [TS_NODE_ENV]: path.resolve(binary, '..', '..') };
 }

@@ -34,6 +34,7 @@ export type TaskArgs<M, T> = Parameters<FunctionOf<M, T>>;
 /** What the task `T` resolves to, async tasks unwrapped. */
 export type TaskResult<M, T> = Awaited<ReturnType<FunctionOf<M, T>>>;
 
+/** @internal A value as an error message shows it. */
 export function describe(value: unknown): string {
   if (value === null) return 'null';
   if (typeof value === 'string') return `'${value}' (string)`;

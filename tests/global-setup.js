@@ -1,8 +1,9 @@
-// The forked child script must be JavaScript: build dist/ (src/, and child/ bundled into one child
-// script) before any test forks a child.
-const { execFileSync } = require('node:child_process');
-const path = require('node:path');
+// Before the suite: build dist/, then pack it and prepare the toolchain of the consumer projects.
+const buildDist = require('./build-dist');
+const { installToolchain, packAndInstall } = require('./consumers/consumer-cache');
 
-module.exports = function buildChildScript() {
-  execFileSync('npm', ['run', '--silent', 'build'], { cwd: path.join(__dirname, '..'), stdio: 'inherit' });
+module.exports = function globalSetup() {
+  buildDist();
+  packAndInstall();
+  installToolchain();
 };

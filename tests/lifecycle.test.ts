@@ -10,7 +10,7 @@ import { Pool, PoolStateError } from '../src';
 import { fixture, isAlive, thrownBy, usePools, useScratchDir, waitFor } from './helpers';
 
 const TASKS = fixture('tasks.js');
-const PACKAGE_ENTRY = path.join(__dirname, '..', 'dist', 'src', 'index.js');
+const PACKAGE_ENTRY = path.join(__dirname, '..', 'dist', 'index.cjs');
 
 const makePool = usePools({ processes: 1 });
 

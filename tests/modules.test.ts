@@ -45,10 +45,23 @@ describe('task modules', () => {
     await expect(pool.apply('isEsm')).resolves.toBe(true);
   });
 
-  test('a TypeScript module (.ts) is loaded through ts-node registered by the child', async () => {
+  // Nothing here loads TypeScript but the ts-node this repository installs, which the child registers.
+  test('a TypeScript module (.ts) is loaded', async () => {
     const pool = makePool({ module: fixture('ts-tasks.ts') });
     await expect(pool.apply('norm1', [{ x: 3, y: -4 }])).resolves.toBe(7);
     await expect(pool.apply({ module: fixture('ts-tasks.ts') }, ['label'])).resolves.toBe('typed label');
+  });
+
+  test('a TypeScript ES module (.mts) is loaded as ESM', async () => {
+    const pool = makePool({ module: fixture('ts-esm-tasks.mts') });
+    await expect(pool.apply('half', [9])).resolves.toBe(4.5);
+    await expect(pool.apply('moduleUrl')).resolves.toBe(pathToFileURL(fixture('ts-esm-tasks.mts')).href);
+  });
+
+  test('a TypeScript CommonJS module (.cts) is loaded as CommonJS', async () => {
+    const pool = makePool({ module: fixture('ts-cjs-tasks.cts') });
+    await expect(pool.apply('double', [4])).resolves.toBe(8);
+    await expect(pool.apply('fileName')).resolves.toBe(fixture('ts-cjs-tasks.cts'));
   });
 
   test('`module.exports = fn` is the default export', async () => {

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { BrokenPoolError, Pool, PoolStateError, ProcessPoolExecutor, type ChildExitInfo } from '../src';
-import { emit } from '../src/task-events';
+import { emit } from '../src/task';
 import { expectNoChildrenLeft } from './faults-helpers';
 import { fixture, rejectionOf, sleep, usePools, useScratchDir, waitFor } from './helpers';
 
@@ -131,7 +131,7 @@ describe('lifecycle events', () => {
     const p = new Pool({ processes: 1, module: BALANCE, maxTasksPerChild: 1, onWorkerCrash: 'respawn' });
     const exits = exitsOf(p);
     const errors: unknown[] = [];
-    p.on('error' as never, (error: unknown) => errors.push(error));
+    (p as unknown as NodeJS.EventEmitter).on('error', (error: unknown) => errors.push(error));
     await p.apply('tiny', [1]);
     await waitFor(() => exits.length === 1, 5000, 'the recycled child');
     await rejectionOf(p.apply('exitAfter', [0, 3]));

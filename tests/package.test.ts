@@ -1,6 +1,7 @@
 /**
  * The package as a user installs it: `require('forkpool')` and `import('forkpool')` through the exports map
- * (which points at the build in dist/), and the type declarations that come with it.
+ * (which points at the build in dist/), also with require(esm) off, `forkpool/child`, and the type
+ * declarations that come with it. (tests/consumers/ installs the packed tarball into real projects.)
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -38,10 +39,10 @@ beforeAll(() => {
 
 afterAll(() => fs.rmSync(project, { recursive: true, force: true }));
 
-/** Run a script of the project; its stdout, parsed as JSON. */
-function run(name: string, source: string): Record<string, unknown> {
+/** Run a script of the project with Node options `flags`; its stdout, parsed as JSON. */
+function run(name: string, source: string, flags: string[] = []): Record<string, unknown> {
   fs.writeFileSync(path.join(project, name), source);
-  const stdout = execFileSync(process.execPath, [name], { cwd: project, encoding: 'utf8', timeout: 20000 });
+  const stdout = execFileSync(process.execPath, [...flags, name], { cwd: project, encoding: 'utf8', timeout: 20000 });
   return JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
 }
 
@@ -80,18 +81,82 @@ test("an ES module imports forkpool's named exports statically and dynamically",
   expect(result.exports).toEqual(expect.arrayContaining(VALUE_EXPORTS));
 });
 
+test('import gives the ES module build and require the CommonJS one', () => {
+  const result = run(
+    'resolve.mjs',
+    `import { createRequire } from 'node:module';
+    console.log(JSON.stringify({ imported: import.meta.resolve('forkpool'), required: createRequire(import.meta.url).resolve('forkpool') }));`,
+  );
+  expect(result.imported).toMatch(/\/dist\/index\.mjs$/);
+  expect(result.required).toMatch(/\/dist\/index\.cjs$/);
+});
+
+// Node 20.19+, 21 and 22.0 to 22.11 cannot require() an ES module, and the package once required its
+// ES-module-only dependencies (p-defer, serialize-error): "Must use import to load ES Module".
+describe('with require(esm) off', () => {
+  const flags = ['--no-experimental-require-module'];
+
+  test("require('forkpool') runs a pool", () => {
+    const result = run('require-esm-off.cjs', `(async () => { const forkpool = require('forkpool'); ${USE_POOL} })();`, flags);
+    expect(result.value).toBe(42);
+  });
+
+  test("import('forkpool') runs a pool, and a task's error comes back as itself", () => {
+    const result = run(
+      'require-esm-off.mjs',
+      `import * as forkpool from 'forkpool';
+      const pool = new forkpool.Pool({ processes: 1 });
+      const error = await pool.apply(() => { throw new RangeError('no'); }).catch((e) => e);
+      ${USE_POOL.replace('const pool = new forkpool.Pool({ processes: 1 });', '')}`.replace(
+        'JSON.stringify({ value,',
+        "JSON.stringify({ value, errorName: error.name, isRangeError: error instanceof RangeError,",
+      ),
+      flags,
+    );
+    expect(result.value).toBe(42);
+    expect(result).toMatchObject({ errorName: 'RangeError', isRangeError: true });
+  });
+});
+
+test("require.resolve('forkpool/child') is the child script the pools run", () => {
+  const result = run(
+    'child-script.cjs',
+    `const { Pool } = require('forkpool');
+    const pool = new Pool({ processes: 1 });
+    pool.apply(() => process.argv[1]).then(async (ran) => {
+      pool.close();
+      await pool.join();
+      console.log(JSON.stringify({ resolved: require.resolve('forkpool/child'), ran }));
+    });`,
+  );
+  // require.resolve() follows the link to the repository.
+  expect(result.resolved).toBe(path.join(ROOT, 'dist', 'child.cjs'));
+  expect(fs.realpathSync(result.ran as string)).toBe(result.resolved);
+});
+
 test("require('forkpool/package.json') is allowed by the exports map", () => {
   const result = run('manifest.cjs', `console.log(JSON.stringify(require('forkpool/package.json')));`);
   expect(result.name).toBe('forkpool');
 });
 
-test('the package ships type declarations with the public types', () => {
-  const declarations = path.join(ROOT, 'dist', 'src', 'index.d.ts');
-  expect(fs.existsSync(declarations)).toBe(true);
-  const text = fs.readFileSync(declarations, 'utf8');
+test('the package ships type declarations with the public types, and nothing internal', () => {
+  const types = path.join(ROOT, 'dist', 'types');
+  const text = fs.readFileSync(path.join(types, 'index.d.ts'), 'utf8');
   for (const name of ['Pool', 'AsyncResult', 'PoolOptions', 'TaskRef', 'TaskOptions', 'ChunkOptions', 'BrokenPoolError']) {
     expect(text).toMatch(new RegExp(`\\b${name}\\b`));
   }
+  const all = fs
+    .readdirSync(types, { recursive: true, encoding: 'utf8' })
+    .filter((file) => file.endsWith('.d.ts'))
+    .map((file) => fs.readFileSync(path.join(types, file), 'utf8'))
+    .join('\n');
+  // The engine and what it is made of, and the constructors only the pool calls (@internal).
+  for (const internal of ['Engine', 'ChildHandle', 'ProgressPage', 'TaskQueue', 'class Task', 'TaskSpec', 'MESSAGE_TAG', 'resolvePoolOptions']) {
+    expect(all).not.toContain(internal);
+  }
+  expect(all).not.toMatch(/constructor\(engine/i);
+  // Nothing but the declarations themselves and Node's types.
+  expect([...all.matchAll(/from '([^']+)'/g)].map(([, from]) => from).filter((from) => !from.startsWith('.') && !from.startsWith('node:'))).toEqual([]);
 });
 
 test("a TypeScript user's code type-checks against the declarations found through the exports map", () => {
@@ -112,6 +177,7 @@ test("a TypeScript user's code type-checks against the declarations found throug
         await pool.apply((x: number) => x, ['not a number']);
         return doubled;
       }
+      ${extension === 'mts' ? "// @ts-expect-error the ES module build has named exports only, as Node sees it\nimport forkpool from 'forkpool';\nvoid forkpool;" : ''}
       `,
     );
     return file;
@@ -125,13 +191,15 @@ test("a TypeScript user's code type-checks against the declarations found throug
     typeRoots: [path.join(ROOT, 'node_modules', '@types')],
     strict: true,
     noEmit: true,
-    skipLibCheck: true,
+    // The package's own declarations are checked too: none may point at something it does not ship.
+    skipLibCheck: false,
   };
-  // A .cts file resolves through the "require" condition, an .mts file through "import".
+  // A .cts file resolves through the "require" condition, an .mts file through "import" (whose
+  // declarations are an ES module: no default export).
   const program = ts.createProgram([consumer('cts'), consumer('mts')], options);
   const diagnostics = ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
   expect(diagnostics).toEqual([]);
   // The types came from the package's build, not from its sources.
-  const built = [path.join(ROOT, 'dist', 'src', 'index.d.ts'), path.join(project, 'node_modules', 'forkpool', 'dist', 'src', 'index.d.ts')];
+  const built = [path.join(ROOT, 'dist', 'types', 'index.d.ts'), path.join(project, 'node_modules', 'forkpool', 'dist', 'types', 'index.d.ts')];
   expect(program.getSourceFiles().some((file) => built.includes(path.resolve(file.fileName)))).toBe(true);
 }, 60000);

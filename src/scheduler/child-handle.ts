@@ -5,7 +5,6 @@
  */
 import { fork, type ChildProcess, type ForkOptions } from 'node:child_process';
 import os from 'node:os';
-import path from 'node:path';
 import type { ChildExit } from '../errors';
 import type { ResolvedPoolOptions } from '../options';
 import { packNumbers } from '../shared/packing';
@@ -25,14 +24,6 @@ import type { StopReason } from './exit-policy';
 import { startTimer, type Timer } from './timer';
 import { OrphanGuard, type ParentDeathGuard } from './orphan-guard';
 import type { Task } from './task';
-
-/**
- * The forked entry must be JavaScript. The compiled package has it at dist/child.js beside dist/src/; run
- * from the TypeScript sources (ts-jest, ts-node), the same build in dist/ is used.
- */
-export const CHILD_SCRIPT = __filename.endsWith('.ts')
-  ? path.join(__dirname, '..', '..', 'dist', 'child.js')
-  : path.join(__dirname, '..', '..', 'child.js');
 
 /** Grace between SIGTERM and SIGKILL when a child is stopped. */
 const KILL_TIMEOUT_MS = 1000;
@@ -142,7 +133,7 @@ export class ChildHandle {
     const stdio: ForkOptions['stdio'] = ['inherit', options.stdout, options.stderr, 'ipc'];
     if (this.#page?.fd !== undefined) stdio.push(this.#page.fd);
     try {
-      this.#child = factory.fork(CHILD_SCRIPT, {
+      this.#child = factory.fork(options.childScript, {
         serialization: options.serialization,
         env: options.env,
         execArgv: options.execArgv,

@@ -16,6 +16,7 @@
  */
 import pDefer from 'p-defer';
 import { BrokenPoolError, PoolStateError, TimeoutError } from '../errors';
+import type { PoolStats } from '../events';
 import type { ResolvedPoolOptions } from '../options';
 import type { ChunkValues } from '../shared/packing';
 import { PROTOCOL_VERSION, tag, type ChildMessage } from '../shared/protocol';
@@ -58,30 +59,6 @@ export interface EngineObserver {
   spawn(info: { pid: number }): void;
   exit(info: { pid: number; exitCode: number | null; signal: NodeJS.Signals | null; reason: ExitReason }): void;
   event(value: unknown, info: { pid: number }): void;
-}
-
-/** Counts of what the pool is doing now, and has done since it was created (`Pool.stats()`). */
-export interface EngineStats {
-  /** Children alive now. */
-  processes: number;
-  /** Children not ready yet. */
-  starting: number;
-  /** Children holding no task. */
-  idle: number;
-  /** Children holding at least one task. */
-  busy: number;
-  /** Tasks no child has begun: in the pool's queue or held ahead by a child. */
-  queued: number;
-  /** Tasks a child has begun and not yet answered for. */
-  running: number;
-  /** Tasks that succeeded, since the pool was created. */
-  completed: number;
-  /** Tasks that ended with an error of any kind (cancelled ones count in neither). */
-  failed: number;
-  /** Children started. */
-  spawned: number;
-  /** Children that died when the pool did not ask them to. */
-  crashed: number;
 }
 
 /** Why the pool broke, kept to give every task a fresh error of its own. */
@@ -148,8 +125,8 @@ export class Engine {
     return { stdout: this.#stdout?.stream ?? null, stderr: this.#stderr?.stream ?? null };
   }
 
-  stats(): EngineStats {
-    const stats: EngineStats = { processes: 0, starting: 0, idle: 0, busy: 0, queued: this.#queued, running: 0, ...this.#counts };
+  stats(): PoolStats {
+    const stats: PoolStats = { processes: 0, starting: 0, idle: 0, busy: 0, queued: this.#queued, running: 0, ...this.#counts };
     for (const child of this.#children) {
       stats.processes++;
       if (child.state === 'starting') stats.starting++;

@@ -11,13 +11,13 @@
  *   unless it died before answering a first task and so did the children before it: a few failed starts in
  *   a row (a module that exits at load, an initializer that is killed) break the pool rather than fork forever.
  */
+import type { ExitReason } from '../events';
 import type { CrashPolicy } from '../options';
+
+export type { ExitReason };
 
 /** Why the pool stopped or retired a child. */
 export type StopReason = 'recycle' | 'idle' | 'close' | 'timeout' | 'abort' | 'terminate' | 'break';
-
-/** Why a child exited, as the pool's `'exit'` event reports it. */
-export type ExitReason = 'recycled' | 'idle' | 'closed' | 'timeout' | 'aborted' | 'terminated' | 'broken' | 'crashed';
 
 const EXIT_REASONS: Record<StopReason, ExitReason> = {
   recycle: 'recycled',

@@ -4,11 +4,11 @@
  */
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { WORKLOAD_INFO } from '../bench/config';
+import { WORKLOAD_INFO } from '../../bench/config';
+import { useScratchDir } from '../helpers';
 
-const ROOT = path.join(__dirname, '..');
+const ROOT = path.join(__dirname, '..', '..');
 
 function runQuickBench(out: string): Promise<{ stdout: string; stderr: string }> {
   const tsNode = require.resolve('ts-node/dist/bin.js');
@@ -33,8 +33,10 @@ function row(markdown: string, title: string): Map<string, string> {
   return new Map(cells(line).map((cell, i) => [names[i], cell]));
 }
 
+const scratch = useScratchDir('forkpool-bench-');
+
 test('the quick mode prints the tables and writes a report with a row for each workload', async () => {
-  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'forkpool-bench-')), 'RESULTS.md');
+  const out = path.join(scratch(), 'RESULTS.md');
   const { stdout } = await runQuickBench(out);
   const report = fs.readFileSync(out, 'utf8');
 

@@ -2,8 +2,8 @@
  * The soak at test size: 20,000 tasks, children recycled every 100 tasks and one SIGKILLed about every
  * 200 ms. `npm run soak` runs the same at 1,000,000.
  */
-import { expectNoChildrenLeft } from './faults-helpers';
-import { runSoak } from './soak/soak';
+import { expectNoChildrenLeft } from '../faults-helpers';
+import { runSoak } from '../soak/soak';
 
 afterAll(expectNoChildrenLeft);
 

@@ -1,0 +1,141 @@
+/**
+ * Builds dist/, the package as published:
+ *
+ *   dist/index.mjs, dist/index.cjs   the library, as an ES module and as CommonJS, bundled from the same sources
+ *   dist/task.mjs, dist/task.cjs     `forkpool/task`, what a task imports (emit), likewise
+ *   dist/child.cjs                   the script every child runs (`forkpool/child`), one self-contained file
+ *   dist/types/                      the public type declarations, shared by both formats
+ *   dist/THIRD-PARTY-LICENSES.txt    the licenses of the code bundled in
+ *
+ * serialize-error and p-defer are bundled in rather than installed: they are ES modules only, which a
+ * CommonJS consumer (a jest suite, a Node run with require(esm) off) cannot require(), and a bundled app
+ * copies the child script away from any node_modules.
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
+const DIST = path.join(ROOT, 'dist');
+const TYPES = path.join(DIST, 'types');
+
+/** Public entry points, each built to dist/<name>.mjs and dist/<name>.cjs; package.json's exports names them. */
+const ENTRY_POINTS = {
+  index: 'src/index.ts',
+  // `forkpool/task`, imported by task modules inside the children: emit().
+  task: 'src/task.ts',
+};
+
+/**
+ * The only packages whose code goes into the build. Anything else a bundle reaches (a TypeScript loader the
+ * child finds in the user's project, say) must stay a run-time lookup, which this list makes sure of.
+ */
+const BUNDLED_PACKAGES = ['non-error', 'p-defer', 'serialize-error'];
+
+/** Settings every output shares. Node's own modules stay imports; everything else is bundled. */
+const COMMON = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  logLevel: 'warning',
+  metafile: true,
+  absWorkingDir: ROOT,
+};
+
+fs.rmSync(DIST, { recursive: true, force: true });
+
+const results = await Promise.all([
+  build({
+    ...COMMON,
+    entryPoints: ENTRY_POINTS,
+    format: 'esm',
+    outdir: DIST,
+    outExtension: { '.js': '.mjs' },
+    // An ES module has no __dirname; src/scheduler/child-script.ts finds the child script from this instead.
+    define: { FORKPOOL_MODULE_URL: 'import.meta.url' },
+  }),
+  build({
+    ...COMMON,
+    entryPoints: ENTRY_POINTS,
+    format: 'cjs',
+    outdir: DIST,
+    outExtension: { '.js': '.cjs' },
+    define: { FORKPOOL_MODULE_URL: 'undefined' },
+  }),
+  build({ ...COMMON, entryPoints: { child: 'child/main.ts' }, format: 'cjs', outdir: DIST, outExtension: { '.js': '.cjs' } }),
+]);
+
+const packages = bundledPackages(results.map((result) => result.metafile));
+const unexpected = [...packages.keys()].filter((name) => !BUNDLED_PACKAGES.includes(name));
+if (unexpected.length > 0) throw new Error(`The build bundled ${unexpected.join(', ')}; only ${BUNDLED_PACKAGES.join(', ')} belong in it.`);
+writeThirdPartyLicenses(packages);
+buildDeclarations();
+
+/** Name → directory of every package with code in a bundle. */
+function bundledPackages(metafiles) {
+  const packages = new Map();
+  for (const metafile of metafiles) {
+    for (const input of Object.keys(metafile.inputs)) {
+      const match = /^(.*node_modules\/((?:@[^/]+\/)?[^/]+))\//.exec(input);
+      if (match !== null) packages.set(match[2], match[1]);
+    }
+  }
+  return packages;
+}
+
+/** The license of every package whose code went into a bundle, as their MIT terms ask of copies. */
+function writeThirdPartyLicenses(packages) {
+  const sections = [...packages.values()].sort().map((dir) => {
+    const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, dir, 'package.json'), 'utf8'));
+    const license = fs.readdirSync(path.join(ROOT, dir)).find((name) => /^licen[cs]e/i.test(name));
+    if (license === undefined) throw new Error(`${manifest.name} has no license file to ship with its code`);
+    const text = fs.readFileSync(path.join(ROOT, dir, license), 'utf8').trim();
+    return `${manifest.name}@${manifest.version} (${manifest.license})\n\n${text}\n`;
+  });
+  fs.writeFileSync(
+    path.join(DIST, 'THIRD-PARTY-LICENSES.txt'),
+    `forkpool's build includes code from these packages.\n\n${sections.join('\n---\n\n')}`,
+  );
+}
+
+/**
+ * Declarations of the public API only: tsc strips what is marked @internal, and the declaration files no
+ * public one imports (the engine, the child's protocol) are removed.
+ */
+function buildDeclarations() {
+  execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], {
+    cwd: ROOT,
+    stdio: 'inherit',
+  });
+  const reachable = new Set();
+  const visit = (file) => {
+    if (reachable.has(file)) return;
+    reachable.add(file);
+    const text = fs.readFileSync(file, 'utf8');
+    for (const [, specifier] of text.matchAll(/(?:from|import\()\s*'(\.[^']*)'/g)) {
+      const target = path.resolve(path.dirname(file), specifier);
+      visit(fs.existsSync(`${target}.d.ts`) ? `${target}.d.ts` : path.join(target, 'index.d.ts'));
+    }
+  };
+  for (const name of Object.keys(ENTRY_POINTS)) visit(path.join(TYPES, `${name}.d.ts`));
+  removeUnreachable(TYPES, reachable);
+  // TypeScript reads a .d.ts of this package as CommonJS, which has a default export (module.exports) that
+  // the ES module build does not: for `import`, the same declarations re-exported from an ES module.
+  for (const name of Object.keys(ENTRY_POINTS)) {
+    fs.writeFileSync(path.join(TYPES, `${name}.d.mts`), `export * from './${name}.js';\n`);
+  }
+}
+
+function removeUnreachable(dir, reachable) {
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const file = path.join(dir, entry.name);
+    if (entry.isDirectory()) {
+      removeUnreachable(file, reachable);
+      if (fs.readdirSync(file).length === 0) fs.rmdirSync(file);
+    } else if (!reachable.has(file)) {
+      fs.rmSync(file);
+    }
+  }
+}

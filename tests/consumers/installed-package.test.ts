@@ -1,0 +1,76 @@
+/**
+ * The package as `npm install` leaves it in a consumer's project: nothing installed beside it, the files it
+ * ships, its manifest, and plain `node` programs that use it with require(esm) off.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { INSTALLED } from './consumer-cache';
+import { lastJson, useConsumerProjects } from './consumer-project';
+
+jest.setTimeout(60_000);
+
+const project = useConsumerProjects();
+const PACKAGE = path.join(INSTALLED, 'forkpool');
+
+function files(dir: string): string[] {
+  return fs.readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((file) => fs.statSync(path.join(dir, file)).isFile());
+}
+
+test('installing forkpool installs nothing else', () => {
+  // It used to bring serialize-error, p-defer, non-error, type-fest and tagged-tag (1.2 MB of types).
+  expect(fs.readdirSync(INSTALLED).filter((name) => !name.startsWith('.'))).toEqual(['forkpool']);
+});
+
+test('the package ships its build, its license texts and its changelog, and no source maps', () => {
+  const shipped = files(PACKAGE).sort();
+  expect(shipped).toEqual(
+    expect.arrayContaining([
+      'CHANGELOG.md',
+      'LICENSE',
+      'README.md',
+      'dist/THIRD-PARTY-LICENSES.txt',
+      'dist/child.cjs',
+      'dist/index.cjs',
+      'dist/index.mjs',
+      'dist/types/index.d.ts',
+      'package.json',
+    ]),
+  );
+  expect(shipped.filter((file) => file.endsWith('.map'))).toEqual([]);
+  // The build only: no sources, tests, benchmarks or examples.
+  expect(shipped.filter((file) => !/^(dist\/|[A-Z-]+(\.md|\.txt)?$|package\.json$)/.test(file))).toEqual([]);
+  const notices = fs.readFileSync(path.join(PACKAGE, 'dist', 'THIRD-PARTY-LICENSES.txt'), 'utf8');
+  for (const bundled of ['serialize-error', 'p-defer', 'non-error']) expect(notices).toContain(bundled);
+});
+
+test('its manifest: no dependencies, no install-time scripts, and where it comes from', () => {
+  const manifest = JSON.parse(fs.readFileSync(path.join(PACKAGE, 'package.json'), 'utf8'));
+  expect(manifest.dependencies).toBeUndefined();
+  // A git install would run prepare; npm warns consumers about install scripts.
+  for (const script of ['prepare', 'preinstall', 'install', 'postinstall']) expect(manifest.scripts?.[script]).toBeUndefined();
+  expect(manifest).toMatchObject({ license: 'MIT', type: 'commonjs' });
+  for (const field of ['repository', 'homepage', 'bugs', 'engines']) expect(manifest[field]).toBeDefined();
+  expect(manifest.exports['./child']).toBe('./dist/child.cjs');
+});
+
+// Node 20.19+, 21 and 22.0 to 22.11 cannot require() an ES module (20.19 and 22.12+ when told not to).
+describe('a plain node program with require(esm) off', () => {
+  const flags = ['--no-experimental-require-module'];
+  const body = `
+    const pool = new Pool({ processes: 1 });
+    const value = await pool.apply((x) => x * 2, [21]);
+    const error = await pool.apply(() => { throw new TypeError('typed'); }).catch((e) => e);
+    pool.close();
+    await pool.join();
+    console.log(JSON.stringify({ value, typeError: error instanceof TypeError, message: error.message }));`;
+
+  test('CommonJS: require("forkpool")', async () => {
+    const consumer = project({ files: { 'app.js': `const { Pool } = require('forkpool');\n(async () => {${body}\n})();` } });
+    expect(lastJson(await consumer.node([...flags, 'app.js']))).toEqual({ value: 42, typeError: true, message: 'typed' });
+  });
+
+  test('an ES module: import { Pool } from "forkpool"', async () => {
+    const consumer = project({ type: 'module', files: { 'app.js': `import { Pool } from 'forkpool';\n${body}` } });
+    expect(lastJson(await consumer.node([...flags, 'app.js']))).toEqual({ value: 42, typeError: true, message: 'typed' });
+  });
+});
