@@ -80,6 +80,7 @@ export const FULL_MAPS_BEFORE_WARM_RUN = 3;
 
 export const WORKLOAD_INFO: readonly WorkloadInfo[] = [
   { id: 'A-call', title: 'A: tiny tasks, one call each', unit: 'tasks/s', higherIsBetter: true },
+  { id: 'A-emit', title: 'A: the same, each task emit()s once', unit: 'tasks/s', higherIsBetter: true },
   { id: 'A-map1', title: 'A: map, chunksize 1', unit: 'items/s', higherIsBetter: true },
   { id: 'A-map', title: 'A: map, default chunksize', unit: 'items/s', higherIsBetter: true },
   { id: 'A-map-warm', title: 'A: map, default chunksize, 4th in a row', unit: 'items/s', higherIsBetter: true },
@@ -103,7 +104,7 @@ export interface PeerInfo {
 const POOL_WORKLOADS: readonly WorkloadId[] = ['A-call', 'B', 'C', 'D', 'idle'];
 
 export const PEER_INFO: readonly PeerInfo[] = [
-  { id: 'forkpool', label: 'forkpool', runtime: 'node', workloads: ['A-call', 'A-map1', 'A-map', 'A-map-warm', 'B', 'C', 'D', 'E', 'F', 'gzip', 'idle'] },
+  { id: 'forkpool', label: 'forkpool', runtime: 'node', workloads: ['A-call', 'A-emit', 'A-map1', 'A-map', 'A-map-warm', 'B', 'C', 'D', 'E', 'F', 'gzip', 'idle'] },
   { id: 'jest-worker', label: 'jest-worker', runtime: 'node', workloads: [...POOL_WORKLOADS, 'E', 'F', 'gzip'] },
   { id: 'worker-farm', label: 'worker-farm', runtime: 'node', workloads: POOL_WORKLOADS },
   { id: 'tinypool', label: 'tinypool (child_process)', runtime: 'node', workloads: POOL_WORKLOADS },
@@ -124,6 +125,8 @@ export interface Target {
   workload: WorkloadId;
   /** The peer forkpool is divided by; absent: the figure itself (a speedup) is the ratio. */
   against?: PeerId;
+  /** Instead of `against`: forkpool's own figure on this other workload. */
+  againstWorkload?: WorkloadId;
   /** The ratio must be at least this (`atLeast`) or at most this (`atMost`). */
   atLeast?: number;
   atMost?: number;
@@ -136,6 +139,15 @@ export interface Target {
 
 export const TARGETS: readonly Target[] = [
   { workload: 'A-call', against: 'jest-worker', atLeast: 5, text: 'A per-call ≥ 5× jest-worker' },
+  {
+    workload: 'A-emit',
+    againstWorkload: 'A-call',
+    atLeast: 0.5,
+    text: 'A with one emit() per task ≥ 0.5× A without',
+    limit:
+      'Each event is a message of its own, sent the moment the task emits, where the results of tiny tasks share ' +
+      'messages: a task that emits costs the parent one more message to read.',
+  },
   { workload: 'A-map1', against: 'python-pool', atLeast: 2.5, text: 'A map chunksize 1 ≥ 2.5× Python Pool.map(chunksize=1)' },
   {
     workload: 'A-map',

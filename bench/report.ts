@@ -187,8 +187,10 @@ export function targetResults(summary: Summary, workers: number): TargetResult[]
   return TARGETS.filter((target) => summary.has(key(target.workload, 'forkpool'))).map((target) => {
     const workload = workloadInfo(target.workload);
     const ours = figure(summary, workload, 'forkpool');
-    const theirs = target.against === undefined ? NaN : figure(summary, workload, target.against);
-    const ratio = target.against === undefined ? ours : ours / theirs;
+    const reference = target.againstWorkload === undefined ? undefined : workloadInfo(target.againstWorkload);
+    const theirs =
+      reference !== undefined ? figure(summary, reference, 'forkpool') : target.against === undefined ? NaN : figure(summary, workload, target.against);
+    const ratio = target.against === undefined && reference === undefined ? ours : ours / theirs;
     const atMost = workers > 2 ? (target.atMostAbove2 ?? target.atMost) : target.atMost;
     const met = !Number.isFinite(ratio)
       ? null
@@ -196,7 +198,12 @@ export function targetResults(summary: Summary, workers: number): TargetResult[]
     return {
       text: target.text,
       forkpool: workload.speedup ? format(ours, workload.unit) : `${format(ours, workload.unit)} ${workload.unit}`,
-      reference: target.against === undefined ? '—' : `${peerInfo(target.against).label}: ${format(theirs, workload.unit)}`,
+      reference:
+        reference !== undefined
+          ? `forkpool, ${reference.id}: ${format(theirs, reference.unit)}`
+          : target.against === undefined
+            ? '—'
+            : `${peerInfo(target.against).label}: ${format(theirs, workload.unit)}`,
       ratio,
       met,
       limit: target.limit,

@@ -7,6 +7,8 @@
 export type WorkloadId =
   /** A: tiny tasks, one call each. */
   | 'A-call'
+  /** A-call with tasks that each send one event with emit() (forkpool only): what an event costs. */
+  | 'A-emit'
   /** A: one map over tiny tasks, chunksize 1. */
   | 'A-map1'
   /** A: one map over tiny tasks, the pool's default chunksize. */
@@ -127,5 +129,5 @@ export interface Outcome extends Partial<Measurement> {
 export const RESULT_MARKER = '@@forkpool-bench ';
 
 /** Tasks in tasks/tasks.js (and python/tasks.py). */
-export type TaskName = 'tiny' | 'cpu' | 'echo' | 'gzipFile' | 'sleep';
-export const TASK_NAMES: readonly TaskName[] = ['tiny', 'cpu', 'echo', 'gzipFile', 'sleep'];
+export type TaskName = 'tiny' | 'tinyEmit' | 'cpu' | 'echo' | 'gzipFile' | 'sleep';
+export const TASK_NAMES: readonly TaskName[] = ['tiny', 'tinyEmit', 'cpu', 'echo', 'gzipFile', 'sleep'];

@@ -1,10 +1,15 @@
 /**
  * The demo: count the primes below a limit by trial division, first serially in this process, then spread
- * over a Pool with one child per core, and compare.
+ * over a Pool with one child per core, and compare. While the pool works, a progress bar fed by the tasks'
+ * own events (each task reports how far it has got within its range) and a line per child (from stats()
+ * and the pool's lifecycle events) show what each process is doing.
  *
  *   npm run demo                   # limit 15,000,000: a few seconds serially
  *   npm run demo -- 2000000        # a smaller limit (or PRIMES_LIMIT=2000000 npm run demo)
+ *
+ * On a terminal the bars redraw in place; written to a file or a pipe, the demo prints plain lines.
  */
+import cliProgress from 'cli-progress';
 import os from 'node:os';
 import path from 'node:path';
 import { Pool } from '../src';
@@ -13,6 +18,7 @@ import { countPrimes, splitRange } from './tasks/primes';
 const DEFAULT_LIMIT = 15_000_000;
 /** Many more ranges than cores: the children pull the next range as soon as they finish one. */
 const RANGES = 64;
+const TTY = process.stdout.isTTY === true;
 
 function parseLimit(): number {
   const raw = process.argv[2] ?? process.env.PRIMES_LIMIT;
@@ -25,24 +31,57 @@ function parseLimit(): number {
   return limit;
 }
 
+const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+
 /**
- * A text progress bar: redrawn in place with \r on a terminal; when the output is a file or a pipe,
- * a line at every quarter instead.
+ * Progress over `total` numbers checked: a bar that redraws on a terminal, else a line at every quarter.
+ * `lines` are redrawn under the bar (one per child); plain output prints them with each quarter.
  */
-function progress(label: string, total: number): (done: number) => void {
-  const tty = process.stdout.isTTY === true;
-  let quartersShown = 0;
-  return (done) => {
-    if (tty) {
-      const width = 30;
-      const filled = Math.round((width * done) / total);
-      process.stdout.write(`\r  ${label} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${done}/${total}`);
-      if (done === total) process.stdout.write('\n');
-    } else if (Math.floor((4 * done) / total) > quartersShown) {
-      quartersShown = Math.floor((4 * done) / total);
-      console.log(`  ${label} ${done}/${total} ranges (${quartersShown * 25}%)`);
+class Progress {
+  readonly #total: number;
+  readonly #label: string;
+  readonly #multi: cliProgress.MultiBar | undefined;
+  readonly #bar: cliProgress.SingleBar | undefined;
+  readonly #lines = new Map<string, cliProgress.SingleBar>();
+  #done = 0;
+  #quartersShown = 0;
+
+  constructor(label: string, total: number) {
+    this.#total = total;
+    this.#label = label;
+    if (!TTY) return;
+    this.#multi = new cliProgress.MultiBar(
+      { format: '  {label} [{bar}] {percentage}% | {text}', hideCursor: true, clearOnComplete: false, barsize: 30 },
+      cliProgress.Presets.shades_classic,
+    );
+    this.#bar = this.#multi.create(total, 0, { label, text: '' });
+  }
+
+  /** `checked` more numbers are done; `text` sums it up. */
+  advance(checked: number, text: string): void {
+    this.#done += checked;
+    if (this.#bar !== undefined) {
+      this.#bar.update(this.#done, { text });
+    } else if (Math.floor((4 * this.#done) / this.#total) > this.#quartersShown) {
+      this.#quartersShown = Math.floor((4 * this.#done) / this.#total);
+      console.log(`  ${this.#label} ${this.#quartersShown * 25}% | ${text}`);
     }
-  };
+  }
+
+  /** A line under the bar, by key: shown at once on a terminal, else kept for the end. */
+  line(key: string, text: string): void {
+    if (this.#multi === undefined) return;
+    let line = this.#lines.get(key);
+    if (line === undefined) {
+      line = this.#multi.create(1, 0, { text }, { format: '    {text}' });
+      this.#lines.set(key, line);
+    }
+    line.update(0, { text });
+  }
+
+  stop(): void {
+    this.#multi?.stop();
+  }
 }
 
 async function main(): Promise<void> {
@@ -53,47 +92,92 @@ async function main(): Promise<void> {
 
   // 1. Serially, in this process.
   console.log('Serial, in this process:');
-  let start = performance.now();
-  const showSerial = progress('serial', ranges.length);
+  const serialProgress = new Progress('serial', limit);
   let serialCount = 0;
-  ranges.forEach((range, i) => {
-    serialCount += countPrimes(range);
-    showSerial(i + 1);
-  });
+  let start = performance.now();
+  for (const range of ranges) {
+    serialCount += countPrimes(range, (checked) => serialProgress.advance(checked, 'this process alone'));
+  }
   const serialMs = performance.now() - start;
+  serialProgress.stop();
 
-  // 2. With a pool. The timing includes starting the children: that is part of the cost.
+  // 2. With a pool. Starting it (forking the children, loading the task module in each) is timed apart:
+  // it is paid once per pool, however much work follows.
   console.log(`With a Pool of ${processes} processes:`);
   start = performance.now();
-  // The type parameter makes 'countPrimes' a checked name: its argument must be a Range, its result a number.
-  const pool = new Pool<typeof import('./tasks/primes')>({
-    processes,
-    module: path.join(__dirname, 'tasks/primes.ts'),
+  // The type parameter makes the task names checked: their arguments and results follow from the module.
+  const pool = new Pool<typeof import('./tasks/primes')>({ processes, module: path.join(__dirname, 'tasks', 'primes.js') });
+  // What each child is doing, from the pool's lifecycle events and the tasks' own events.
+  const children = new Map<number, { ranges: number; lastHeard: number; exit?: string }>();
+  pool.on('spawn', ({ pid }) => children.set(pid, { ranges: 0, lastHeard: 0 }));
+  pool.on('exit', ({ pid, reason }) => {
+    const child = children.get(pid);
+    if (child !== undefined) child.exit = reason;
   });
+  // One tiny range per child: each child boots, loads the module, and is ready.
+  await pool.map('countPrimes', Array.from({ length: processes }, (): [number, number] => [0, 1]), { chunksize: 1 });
+  const startupMs = performance.now() - start;
+  console.log(`  start-up: ${seconds(startupMs)} (${processes} children forked, the task module loaded in each)`);
+
+  const poolProgress = new Progress('pool  ', limit);
   let poolCount = 0;
-  let done = 0;
-  const showPool = progress('pool  ', ranges.length);
+  let rangesDone = 0;
+  const summary = () => {
+    const { busy, queued } = pool.stats();
+    return `${rangesDone}/${RANGES} ranges, ${busy} children busy, ${queued} ranges waiting`;
+  };
+  const describe = (pid: number) => {
+    const child = children.get(pid)!;
+    const state = child.exit !== undefined ? `exited (${child.exit})` : performance.now() - child.lastHeard < 250 ? 'busy' : 'idle';
+    return `child ${pid}: ${state.padEnd(4)}  ${String(child.ranges).padStart(2)} ranges counted`;
+  };
+  start = performance.now();
   try {
-    // imapUnordered yields each range's count as soon as some child finishes it, whatever the order.
-    for await (const count of pool.imapUnordered('countPrimes', ranges)) {
+    // imapUnordered yields each range's count as soon as some child finishes it, whatever the order; the
+    // events arrive while each range is still being counted.
+    const counts = pool.imapUnordered('countPrimesWithProgress', ranges, {
+      onEvent: (event, { pid }) => {
+        const { checked, finished } = event as { checked: number; finished: boolean };
+        const child = children.get(pid);
+        if (child !== undefined) {
+          child.lastHeard = performance.now();
+          if (finished) child.ranges++;
+        }
+        poolProgress.advance(checked, summary());
+        for (const known of children.keys()) poolProgress.line(String(known), describe(known));
+      },
+    });
+    for await (const count of counts) {
       poolCount += count;
-      showPool(++done);
+      rangesDone++;
     }
   } finally {
     pool.close();
     await pool.join();
   }
   const poolMs = performance.now() - start;
+  poolProgress.stop();
+  if (!TTY) {
+    console.log(`  pool   ${rangesDone}/${RANGES} ranges (100%)`);
+    for (const [pid, child] of children) console.log(`    child ${pid}: ${child.ranges} ranges counted`);
+  }
 
-  console.log(`serial: ${serialCount} primes in ${(serialMs / 1000).toFixed(2)} s`);
-  console.log(`pool:   ${poolCount} primes in ${(poolMs / 1000).toFixed(2)} s (${processes} processes, start-up included)`);
+  console.log(`serial: ${serialCount} primes in ${seconds(serialMs)}`);
+  console.log(`pool:   ${poolCount} primes in ${seconds(poolMs)} (${processes} processes; start-up ${seconds(startupMs)} apart)`);
   if (serialCount !== poolCount) {
     console.error(`MISMATCH: the serial run counted ${serialCount}, the pool ${poolCount}.`);
     process.exitCode = 1;
     return;
   }
   console.log('answers match');
-  console.log(`speedup: ${(serialMs / poolMs).toFixed(2)}x`);
+  const speedup = serialMs / poolMs;
+  console.log(`speedup: ${speedup.toFixed(2)}x`);
+  if (speedup < 1) {
+    console.log(
+      `  The work here is too small to gain from ${processes} processes: sending ${RANGES} tasks and their ` +
+        'results costs more than the counting. Try a larger limit, e.g. npm run demo -- 15000000.',
+    );
+  }
 }
 
 main().catch((error: unknown) => {

@@ -31,17 +31,40 @@ function numbers(stdout: string, pattern: RegExp): number[] {
   return match.slice(1).map((group) => Number(group.replace(/,/g, '')));
 }
 
-test('demo: the pool counts the same primes as the serial run, and reports a speedup', async () => {
+test('demo: the pool counts the same primes as the serial run, and reports start-up and speedup apart', async () => {
   const stdout = await example('demo', ['200000']);
   const [serial] = numbers(stdout, /^serial: (\d+) primes/m);
   const [pooled] = numbers(stdout, /^pool: +(\d+) primes/m);
   expect(serial).toBe(17984); // π(200,000)
   expect(pooled).toBe(serial);
   expect(stdout).toMatch(/^answers match$/m);
-  expect(stdout).toMatch(/^speedup: \d+\.\d\dx$/m);
-  // Not a terminal: progress comes as a few plain lines, ending at 100%.
+  expect(stdout).toMatch(/^ {2}start-up: \d+\.\d\d s \(\d+ children forked, the task module loaded in each\)$/m);
+  const [speedup] = numbers(stdout, /^speedup: (\d+\.\d\d)x$/m);
+  // A slowdown is never printed without saying why.
+  if (speedup < 1) expect(stdout).toMatch(/too small to gain/);
+  // Not a terminal: progress comes as a few plain lines, fed by the tasks' events, ending at 100%.
+  expect(stdout).toMatch(/^ {2}pool {3}50% \| \d+\/64 ranges/m);
   expect(stdout).toMatch(/^ {2}pool {3}64\/64 ranges \(100%\)$/m);
+  const perChild = [...stdout.matchAll(/^ {4}child \d+: (\d+) ranges counted$/gm)].map(([, ranges]) => Number(ranges));
+  expect(perChild.reduce((sum, ranges) => sum + ranges, 0)).toBe(64);
   expect(stdout).not.toContain('\r');
+});
+
+test('progress: a progress bar fed by the tasks\' emit() events', async () => {
+  const stdout = await example('progress');
+  expect(stdout).toMatch(/^ {2}25% done$/m);
+  expect(stdout).toMatch(/^ {2}100% done$/m);
+  expect(stdout).toMatch(/^made the thumbnails of 12 files; the first: photo-01\.jpg → [0-9a-f]{12}$/m);
+  expect(stdout).toContain('events received: 12 files reported done');
+});
+
+test('elastic: the pool grows under a burst and shrinks back to its minimum when idle', async () => {
+  const stdout = await example('elastic');
+  expect(stdout).toMatch(/quiet: processes 1 /);
+  expect(stdout).toMatch(/under load: processes 4 /);
+  expect(stdout).toMatch(/idle again: processes 1 /);
+  expect([...stdout.matchAll(/exited \(idle\)/g)]).toHaveLength(3);
+  expect(stdout).toContain('4 children started over the run, 12 requests served');
 });
 
 test('quick-start: apply, map, inline function, close/join and await using', async () => {

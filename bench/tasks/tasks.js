@@ -22,6 +22,16 @@ function cpu(iterations) {
   return x;
 }
 
+/** forkpool's `forkpool/task`, loaded by the first task that emits: no other task, and no other pool, loads it. */
+let emit;
+
+/** A-emit: the tiny task, after sending one event to its pool (forkpool only: the other pools have no emit). */
+function tinyEmit(x) {
+  emit ??= require('../../dist/task.cjs').emit;
+  emit(x);
+  return x + 1;
+}
+
 /** C: send the argument back. */
 function echo(value) {
   return value;
@@ -37,4 +47,4 @@ function sleep(ms) {
   return new Promise((resolve) => setTimeout(() => resolve(ms), ms));
 }
 
-module.exports = { tiny, cpu, echo, gzipFile, sleep };
+module.exports = { tiny, tinyEmit, cpu, echo, gzipFile, sleep };

@@ -11,11 +11,12 @@ import { headOfLine } from './head-of-line';
 import { idle } from './idle';
 import { mapWorkload } from './map';
 import { startup } from './startup';
-import { tinyCalls } from './tiny-calls';
+import { tinyCalls, tinyEmittingCalls } from './tiny-calls';
 import type { Workload } from './types';
 
 export const WORKLOADS: Record<WorkloadId, Workload> = {
   'A-call': tinyCalls,
+  'A-emit': tinyEmittingCalls,
   'A-map1': mapWorkload(1),
   'A-map': mapWorkload(undefined),
   'A-map-warm': mapWorkload(undefined, FULL_MAPS_BEFORE_WARM_RUN),
