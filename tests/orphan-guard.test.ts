@@ -72,3 +72,17 @@ test('a shell that dies while it guards: the pool is told', () => {
   expect(onFail).toHaveBeenCalledTimes(1);
   expect(guard.childrenWatch).toBe(true);
 });
+
+test('a shell whose spawn reports EMFILE later, with no stdin (as some Node versions do): the pool is told, nothing throws', async () => {
+  const shell = Object.assign(new EventEmitter(), { stdin: undefined, unref: jest.fn() });
+  const { OrphanGuard } = loadGuard({ shellExists: true, spawn: () => shell });
+  const onFail = jest.fn();
+  const guard = new OrphanGuard(onFail);
+  guard.watch(12345);
+  guard.start();
+  expect(onFail).toHaveBeenCalledTimes(1);
+  // The 'error' that follows has a listener: it does not become an uncaught exception.
+  shell.emit('error', Object.assign(new Error('spawn /bin/sh EMFILE'), { code: 'EMFILE' }));
+  expect(onFail).toHaveBeenCalledTimes(1);
+  expect(guard.childrenWatch).toBe(true);
+});

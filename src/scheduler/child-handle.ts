@@ -306,9 +306,12 @@ export class ChildHandle {
     this.#killTimer = setTimeout(() => this.#kill('SIGKILL'), KILL_TIMEOUT_MS);
   }
 
-  /** Its stdout and stderr, where the pool pipes them (`'pipe'`); null where they go elsewhere. */
+  /**
+   * Its stdout and stderr, where the pool pipes them (`'pipe'`); null where they go elsewhere, or where the
+   * spawn failed (some Node versions leave them undefined then).
+   */
   get output(): { stdout: Readable | null; stderr: Readable | null } {
-    return { stdout: this.#child.stdout, stderr: this.#child.stderr };
+    return { stdout: this.#child.stdout ?? null, stderr: this.#child.stderr ?? null };
   }
 
   /** Keep the parent alive for this child (while there is work) or not (while the pool idles). */

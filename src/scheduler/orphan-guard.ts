@@ -85,15 +85,19 @@ export class OrphanGuard implements ParentDeathGuard {
     clearImmediate(this.#deferredStart);
     let shell: ChildProcess;
     try {
-      // Out of descriptors or processes, spawn() throws, or returns a process without stdin.
       shell = spawn(SHELL, ['-c', SCRIPT], { stdio: ['pipe', 'ignore', 'ignore'] });
-      if (shell.stdin === null) throw new Error('no pipe to it could be opened');
     } catch (error) {
       this.#fail(`${SHELL} could not be started (${(error as Error).message})`);
       return;
     }
+    // Out of descriptors or processes, spawn() returns a process that reports 'error' a moment later, and
+    // has no stdin (null, or on some Node versions undefined).
+    shell.on('error', (error) => this.#fail(`${SHELL} could not be started or failed (${error.message})`));
+    if (shell.stdin == null) {
+      this.#fail(`${SHELL} could not be started (no pipe to it could be opened)`);
+      return;
+    }
     this.#shell = shell;
-    shell.on('error', (error) => this.#fail(`${SHELL} failed (${error.message})`));
     shell.on('exit', () => this.#fail(`${SHELL} exited`));
     shell.stdin!.on('error', () => {});
     // The guard must not keep the parent alive, nor outlive the pool.
