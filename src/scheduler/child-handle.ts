@@ -5,6 +5,7 @@
  */
 import { fork, type ChildProcess, type ForkOptions } from 'node:child_process';
 import os from 'node:os';
+import type { Readable } from 'node:stream';
 import type { ChildExit } from '../errors';
 import type { ResolvedPoolOptions } from '../options';
 import { packNumbers } from '../shared/packing';
@@ -19,11 +20,10 @@ import {
   type VersionMessage,
   type WireTask,
 } from '../shared/protocol';
-import type { Readable } from 'node:stream';
 import type { StopReason } from './exit-policy';
-import { startTimer, type Timer } from './timer';
 import { OrphanGuard, type ParentDeathGuard } from './orphan-guard';
 import type { Task } from './task';
+import { startTimer, type Timer } from './timer';
 
 /** Grace between SIGTERM and SIGKILL when a child is stopped. */
 const KILL_TIMEOUT_MS = 1000;

@@ -8,12 +8,13 @@
  *                         └──────── exit policy ◀── a child's exit
  *
  * - Children pull: each asks for tasks (credits) and is sent no more than it asked for. A child asks for
- *   one at a time until its tasks prove much shorter than a round trip.
+ *   one at a time until it proves that waiting for the next one costs it (child/credit-window.ts).
  * - The parent keeps what it has not handed out, and takes back what a child holds but has not begun when
  *   another child goes idle with nothing left in the queue: no task waits behind a long one while a child
  *   idles. The progress page makes taking back instant, even from a child in a long synchronous task.
  * - A child's exit goes through the exit policy, which decides which tasks fail and which run elsewhere.
  */
+import type { Readable } from 'node:stream';
 import pDefer from 'p-defer';
 import { BrokenPoolError, PoolStateError, TimeoutError } from '../errors';
 import type { PoolStats } from '../events';
@@ -23,7 +24,6 @@ import { PROTOCOL_VERSION, tag, type ChildMessage } from '../shared/protocol';
 import { findJsonUnsendable, unsendableError } from '../shared/sendable';
 import { fromWireError } from '../shared/wire-error';
 import { ChildHandle, REAL_CHILDREN, type ChildFactory, type ChildSetup, type ExitInfo, type HeldAtExit } from './child-handle';
-import type { Readable } from 'node:stream';
 import { decideExit, type ExitReason, type StopReason } from './exit-policy';
 import { OutputLines } from './output-lines';
 import type { ParentDeathGuard } from './orphan-guard';
@@ -556,13 +556,11 @@ export class Engine {
   #replenish(): void {
     const wanted = this.#state === 'running' || (this.#state === 'closed' && this.#hasWork());
     if (!wanted) return;
-    let able = 0;
+    let able = this.#ableCount();
     // Children that will take a task the moment it is queued: those starting, and those holding none.
     let free = 0;
     for (const child of this.#children) {
-      if (child.state !== 'starting' && child.state !== 'ready') continue;
-      able++;
-      if (child.state === 'starting' || child.heldCount === 0) free++;
+      if (child.state === 'starting' || (child.state === 'ready' && child.heldCount === 0)) free++;
     }
     const demand = able + Math.max(0, this.#queued - free);
     const target = Math.min(this.#options.processes, Math.max(this.#options.minProcesses, demand));
@@ -598,10 +596,7 @@ export class Engine {
    */
   #armIdleTimers(): void {
     const { idleTimeout, minProcesses } = this.#options;
-    if (idleTimeout === undefined || this.#state !== 'running') return;
-    let able = 0;
-    for (const child of this.#children) if (child.state === 'ready' || child.state === 'starting') able++;
-    if (able <= minProcesses) return;
+    if (idleTimeout === undefined || this.#state !== 'running' || this.#ableCount() <= minProcesses) return;
     for (const child of this.#children) {
       if (child.state !== 'ready' || child.heldCount > 0 || child.idleTimerArmed) continue;
       child.armIdleTimer(idleTimeout, () => this.#idled(child));
@@ -609,10 +604,15 @@ export class Engine {
   }
 
   #idled(child: ChildHandle): void {
-    let able = 0;
-    for (const other of this.#children) if (other.state === 'ready' || other.state === 'starting') able++;
-    if (child.state !== 'ready' || child.heldCount > 0 || able <= this.#options.minProcesses) return;
+    if (child.state !== 'ready' || child.heldCount > 0 || this.#ableCount() <= this.#options.minProcesses) return;
     child.retire('idle');
+  }
+
+  /** Children that take tasks, or soon will: those neither retiring nor stopping. */
+  #ableCount(): number {
+    let able = 0;
+    for (const child of this.#children) if (child.state === 'starting' || child.state === 'ready') able++;
+    return able;
   }
 
   /** Once a closed pool has nothing left to run, let its children go. */
