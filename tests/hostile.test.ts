@@ -133,6 +133,21 @@ describe('errors and values whose serialization throws fail their task alone', (
   });
 });
 
+describe("what JSON would drop silently fails the task under 'json'", () => {
+  test.each(['function', 'symbol'])('a toJSON() that returns a %s, in an argument or a result', async (what) => {
+    const p = pool({ processes: 1, serialization: 'json' });
+    const argument = { nested: { toJSON: () => (what === 'symbol' ? Symbol('s') : { helper() {} }) } };
+    const sent = await rejectionOf<TypeError & { code?: string }>(p.apply('echo', [argument]));
+    expect(sent).toBeInstanceOf(TypeError);
+    expect(sent.code).toBe('ERR_POOL_UNSENDABLE');
+    expect(sent.message).toMatch(new RegExp(`arguments\\[0\\]\\[0\\]\\.nested.* is a ${what}`));
+    const returned = await rejectionOf<TypeError & { code?: string }>(p.apply('oddToJsonResult', [what]));
+    expect(returned.code).toBe('ERR_POOL_UNSENDABLE');
+    expect(returned.message).toMatch(new RegExp(`result\\[0\\]\\.nested.* is a ${what}`));
+    await expectHealthy(p);
+  });
+});
+
 describe('timeouts of 2^31 ms and more are honoured, not fired at once', () => {
   const LONG = 2 ** 31;
 
