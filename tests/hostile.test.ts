@@ -133,6 +133,75 @@ describe('errors and values whose serialization throws fail their task alone', (
   });
 });
 
+describe('errors that resist serialization arrive as errors, with all that can be read of them', () => {
+  describe.each<Serialization>(['json', 'advanced'])('serialization %s', (serialization) => {
+    test('an error with a getter that throws keeps its cause and its other own properties', async () => {
+      const p = pool({ processes: 1, serialization });
+      const error = await rejectionOf<RangeError & { detail?: unknown }>(p.apply('throwGetterErrorWithCause'));
+      expect(error).toBeInstanceOf(RangeError);
+      expect(error.message).toBe('outer');
+      expect(error.detail).toEqual({ kept: true });
+      expect(error.cause).toBeInstanceOf(TypeError);
+      expect((error.cause as Error).message).toBe('inner');
+    });
+
+    test('a cause with a getter that throws spoils nothing of the error it caused', async () => {
+      const p = pool({ processes: 1, serialization });
+      const error = await rejectionOf<Error>(p.apply('throwCauseWithGetter'));
+      expect(error).toBeInstanceOf(RangeError);
+      expect(error.message).toBe('outer');
+      expect(error.stack).toContain('throwCauseWithGetter');
+      expect(error.cause).toBeInstanceOf(TypeError);
+      expect((error.cause as Error).message).toBe('inner');
+    });
+
+    test.each(['getter', 'number'])('an error whose message is a %s that will not do stays an error of its class', async (how) => {
+      const p = pool({ processes: 1, serialization });
+      const error = await rejectionOf<Error>(p.apply('throwOddMessage', [how]));
+      expect(error).toBeInstanceOf(SyntaxError);
+      expect(error.name).toBe('SyntaxError');
+      expect(typeof error.message).toBe('string');
+      if (how === 'number') expect(error.message).toBe('42');
+    });
+
+    test('symbols in an error arrive as their text, not in place of the error', async () => {
+      const p = pool({ processes: 1, serialization });
+      const error = await rejectionOf<RangeError & { tag?: unknown }>(p.apply('throwSymbols'));
+      expect(error).toBeInstanceOf(RangeError);
+      expect(error.message).toBe('has symbols');
+      expect(error.tag).toBe('Symbol(a tag)');
+      expect(error.cause).toBe('Symbol(the cause)');
+    });
+
+    test.each(['number', 'object with a function'])('an error whose toJSON returns a %s keeps its class, message and code', async (what) => {
+      const p = pool({ processes: 1, serialization });
+      const error = await rejectionOf<TypeError & { code?: string }>(p.apply('throwOddToJson', [what]));
+      expect(error).toBeInstanceOf(TypeError);
+      expect(error.message).toBe('odd toJSON');
+      if (what === 'number') expect(error.code).toBe('E_ODD');
+    });
+
+    test("an AggregateError's errors arrive as thrown errors do: a DOMException as one, causes kept", async () => {
+      const p = pool({ processes: 1, serialization });
+      const error = await rejectionOf<AggregateError>(p.apply('throwAggregate'));
+      expect(error).toBeInstanceOf(AggregateError);
+      expect(error.message).toBe('several');
+      const [abort, outer, seven] = error.errors as [DOMException, Error, number];
+      expect(abort).toBeInstanceOf(DOMException);
+      expect(abort.name).toBe('AbortError');
+      expect(outer.message).toBe('outer');
+      expect(outer.cause).toBeInstanceOf(TypeError);
+      expect(seven).toBe(7);
+    });
+  });
+
+  test('an error with a property nested thousands of levels deep does not take the parent down', async () => {
+    const { code, result, output } = await runParent('deep-error-parent.js', []);
+    expect(output).not.toMatch(/Maximum call stack/);
+    expect({ code, result }).toEqual({ code: 0, result: { names: ['RangeError: deep inside'], answer: 1 } });
+  });
+});
+
 describe("what JSON would drop silently fails the task under 'json'", () => {
   test.each(['function', 'symbol'])('a toJSON() that returns a %s, in an argument or a result', async (what) => {
     const p = pool({ processes: 1, serialization: 'json' });
