@@ -280,7 +280,8 @@ describe('lost causes', () => {
     ['a promise that rejects after its task returned, unhandled', 'lateRejection', SyntaxError, 'rejected after the task returned'],
   ])('%s: the next task fails with the error as its cause', async (_what, task, type, message) => {
     const p = pool({ processes: 1, onWorkerCrash: 'respawn' });
-    expect(await p.apply(task as 'lateThrow', [50])).toBe('returned');
+    // Half a second: long enough for the next task to be running when it goes off, even on a loaded machine.
+    expect(await p.apply(task as 'lateThrow', [500])).toBe('returned');
     const error = await rejectionOf<BrokenPoolError>(p.apply('sleep', [2000]));
     expect(error).toBeInstanceOf(BrokenPoolError);
     expect(error.exitCode).toBe(1);
