@@ -146,7 +146,11 @@ export const bigRecipe: fc.Arbitrary<ValueRecipe> = fc.oneof(
   fc.array(numberRecipe, { minLength: 500, maxLength: 5000 }).map((items): ValueRecipe => ['arr', items]),
   fc.uniqueArray(fc.tuple(fc.string({ minLength: 1, maxLength: 12 }), leafRecipe), { minLength: 200, maxLength: 2000, selector: ([key]) => key }).map((e): ValueRecipe => ['obj', e]),
   fc.tuple(fc.integer({ min: 100, max: SAFE_DEPTH - 10 }), fc.constantFrom('obj', 'arr', 'map'), leafRecipe).map(([depth, shape, leaf]): ValueRecipe => ['deep', depth, shape, leaf]),
-  // Far too deep for either serialization: refused where it is sent, before anything is written.
+  // Far too deep for either serialization: refused where it is sent, before anything is written. Between
+  // about 2,000 and 5,000 levels 'advanced' does not refuse a value yet: the sender writes it, and the
+  // receiver's deserializer runs out of stack inside Node's IPC code (a result kills the parent, an argument
+  // the child). That band is left out here until the pool checks nesting under 'advanced' as it does under
+  // 'json'.
   fc.tuple(fc.integer({ min: 10_000, max: 20_000 }), fc.constantFrom('obj', 'arr', 'map'), leafRecipe).map(([depth, shape, leaf]): ValueRecipe => ['deep', depth, shape, leaf]),
 );
 
