@@ -18,7 +18,7 @@ import {
 } from '../src/shared/protocol';
 import { packNumbers } from '../src/shared/packing';
 import { CHILD_PAGE_FD, PageClaimer } from '../src/shared/progress-page';
-import { findJsonUnsendable, unsendableError } from '../src/shared/sendable';
+import { findUnsendable, unsendableError } from '../src/shared/sendable';
 import { TASK_CONTEXT, type TaskContext } from '../src/shared/task-context';
 import { toWireError } from '../src/shared/wire-error';
 import { PoolStateError } from '../src/errors';
@@ -59,10 +59,8 @@ const taskContext: TaskContext = {
     if (task === undefined || task !== current) {
       throw new PoolStateError('emit() was called outside a running task (after its task had ended?): an event belongs to the task that sends it.');
     }
-    if (serialization === 'json') {
-      const problem = findJsonUnsendable(value, 'the event');
-      if (problem !== undefined) throw unsendableError('The event', problem);
-    }
+    const problem = findUnsendable(value, serialization, 'the event');
+    if (problem !== undefined) throw unsendableError('The event', problem);
     try {
       send(tag({ type: 'pool:event', id: task.id, value }, token));
     } catch (error) {
@@ -156,10 +154,13 @@ async function runTask({ id, fn, inputs, spread }: WireTask): Promise<WireResult
   return { id, values: serialization === 'advanced' ? packNumbers(values) : values };
 }
 
-/** In JSON mode functions and symbols would vanish silently: fail the task instead. */
+/**
+ * Fail a result that the parent could not take: under JSON, functions and symbols, which would vanish
+ * silently; under either, nesting too deep for the parent to read. (Packed numbers need no look.)
+ */
 function checked(result: WireResult): WireResult {
-  if (serialization !== 'json' || !('values' in result)) return result;
-  const problem = findJsonUnsendable(result.values, 'result');
+  if (!('values' in result) || result.values instanceof Float64Array) return result;
+  const problem = findUnsendable(result.values, serialization, 'result');
   return problem === undefined ? result : failure(result.id, unsendableError('The task result', problem));
 }
 

@@ -100,23 +100,28 @@ describe('errors and values whose serialization throws fail their task alone', (
       await expectHealthy(p, pid);
     });
 
-    test('a result nested 10,000 levels deep', async () => {
+    // 3,000 levels: deep enough that V8 writes it in one process and cannot read it in the other.
+    test.each([3000, 10000])('a result nested %d levels deep', async (depth) => {
       const p = pool({ processes: 1, serialization });
       const [pid] = p.pids;
-      const error = await rejectionOf<Error & { code?: string }>(p.apply('deep', [10000]));
+      const error = await rejectionOf<Error & { code?: string }>(p.apply('deep', [depth]));
       expect(error.code).toBe('ERR_POOL_UNSENDABLE');
+      expect(error.message).toMatch(/nested more than \d+ levels deep|Maximum call stack/);
       await expectHealthy(p, pid);
     });
 
-    test('an argument with a getter that throws, or nested 10,000 levels deep', async () => {
+    test('an argument with a getter that throws, or nested 3,000 or 10,000 levels deep', async () => {
       const p = pool({ processes: 1, serialization });
       const [pid] = p.pids;
       const trap = {};
       Object.defineProperty(trap, 'trap', { enumerable: true, get: () => { throw new Error('the getter went off'); } });
-      const deep: Record<string, unknown> = {};
-      let at = deep;
-      for (let i = 0; i < 10000; i++) at = (at.next = {}) as Record<string, unknown>;
-      for (const arg of [trap, deep]) {
+      const nested = (depth: number) => {
+        const root: Record<string, unknown> = {};
+        let at = root;
+        for (let i = 0; i < depth; i++) at = (at.next = {}) as Record<string, unknown>;
+        return root;
+      };
+      for (const arg of [trap, nested(3000), nested(10000)]) {
         const error = await rejectionOf<Error & { code?: string }>(p.apply('echo', [arg]));
         expect(error.code).toBe('ERR_POOL_UNSENDABLE');
       }
@@ -130,6 +135,90 @@ describe('errors and values whose serialization throws fail their task alone', (
     const { code, result, output } = await runParent('idle-unsendable-parent.js', []);
     expect({ code, result }).toEqual({ code: 0, result: { settled: 'rejected', code: 'ERR_POOL_UNSENDABLE' } });
     expect(output).not.toMatch(/Uncaught|TypeError: Cannot/);
+  });
+});
+
+describe('errors that resist serialization arrive as errors, with all that can be read of them', () => {
+  describe.each<Serialization>(['json', 'advanced'])('serialization %s', (serialization) => {
+    test('an error with a getter that throws keeps its cause and its other own properties', async () => {
+      const p = pool({ processes: 1, serialization });
+      const error = await rejectionOf<RangeError & { detail?: unknown }>(p.apply('throwGetterErrorWithCause'));
+      expect(error).toBeInstanceOf(RangeError);
+      expect(error.message).toBe('outer');
+      expect(error.detail).toEqual({ kept: true });
+      expect(error.cause).toBeInstanceOf(TypeError);
+      expect((error.cause as Error).message).toBe('inner');
+    });
+
+    test('a cause with a getter that throws spoils nothing of the error it caused', async () => {
+      const p = pool({ processes: 1, serialization });
+      const error = await rejectionOf<Error>(p.apply('throwCauseWithGetter'));
+      expect(error).toBeInstanceOf(RangeError);
+      expect(error.message).toBe('outer');
+      expect(error.stack).toContain('throwCauseWithGetter');
+      expect(error.cause).toBeInstanceOf(TypeError);
+      expect((error.cause as Error).message).toBe('inner');
+    });
+
+    test.each(['getter', 'number'])('an error whose message is a %s that will not do stays an error of its class', async (how) => {
+      const p = pool({ processes: 1, serialization });
+      const error = await rejectionOf<Error>(p.apply('throwOddMessage', [how]));
+      expect(error).toBeInstanceOf(SyntaxError);
+      expect(error.name).toBe('SyntaxError');
+      expect(typeof error.message).toBe('string');
+      if (how === 'number') expect(error.message).toBe('42');
+    });
+
+    test('symbols in an error arrive as their text, not in place of the error', async () => {
+      const p = pool({ processes: 1, serialization });
+      const error = await rejectionOf<RangeError & { tag?: unknown }>(p.apply('throwSymbols'));
+      expect(error).toBeInstanceOf(RangeError);
+      expect(error.message).toBe('has symbols');
+      expect(error.tag).toBe('Symbol(a tag)');
+      expect(error.cause).toBe('Symbol(the cause)');
+    });
+
+    test.each(['number', 'object with a function'])('an error whose toJSON returns a %s keeps its class, message and code', async (what) => {
+      const p = pool({ processes: 1, serialization });
+      const error = await rejectionOf<TypeError & { code?: string }>(p.apply('throwOddToJson', [what]));
+      expect(error).toBeInstanceOf(TypeError);
+      expect(error.message).toBe('odd toJSON');
+      if (what === 'number') expect(error.code).toBe('E_ODD');
+    });
+
+    test("an AggregateError's errors arrive as thrown errors do: a DOMException as one, causes kept", async () => {
+      const p = pool({ processes: 1, serialization });
+      const error = await rejectionOf<AggregateError>(p.apply('throwAggregate'));
+      expect(error).toBeInstanceOf(AggregateError);
+      expect(error.message).toBe('several');
+      const [abort, outer, seven] = error.errors as [DOMException, Error, number];
+      expect(abort).toBeInstanceOf(DOMException);
+      expect(abort.name).toBe('AbortError');
+      expect(outer.message).toBe('outer');
+      expect(outer.cause).toBeInstanceOf(TypeError);
+      expect(seven).toBe(7);
+    });
+  });
+
+  test('an error with a property nested thousands of levels deep does not take the parent down', async () => {
+    const { code, result, output } = await runParent('deep-error-parent.js', []);
+    expect(output).not.toMatch(/Maximum call stack/);
+    expect({ code, result }).toEqual({ code: 0, result: { names: ['RangeError: deep inside'], answer: 1 } });
+  });
+});
+
+describe("what JSON would drop silently fails the task under 'json'", () => {
+  test.each(['function', 'symbol'])('a toJSON() that returns a %s, in an argument or a result', async (what) => {
+    const p = pool({ processes: 1, serialization: 'json' });
+    const argument = { nested: { toJSON: () => (what === 'symbol' ? Symbol('s') : { helper() {} }) } };
+    const sent = await rejectionOf<TypeError & { code?: string }>(p.apply('echo', [argument]));
+    expect(sent).toBeInstanceOf(TypeError);
+    expect(sent.code).toBe('ERR_POOL_UNSENDABLE');
+    expect(sent.message).toMatch(new RegExp(`arguments\\[0\\]\\[0\\]\\.nested.* is a ${what}`));
+    const returned = await rejectionOf<TypeError & { code?: string }>(p.apply('oddToJsonResult', [what]));
+    expect(returned.code).toBe('ERR_POOL_UNSENDABLE');
+    expect(returned.message).toMatch(new RegExp(`result\\[0\\]\\.nested.* is a ${what}`));
+    await expectHealthy(p);
   });
 });
 
@@ -196,7 +285,8 @@ describe('lost causes', () => {
     ['a promise that rejects after its task returned, unhandled', 'lateRejection', SyntaxError, 'rejected after the task returned'],
   ])('%s: the next task fails with the error as its cause', async (_what, task, type, message) => {
     const p = pool({ processes: 1, onWorkerCrash: 'respawn' });
-    expect(await p.apply(task as 'lateThrow', [50])).toBe('returned');
+    // Half a second: long enough for the next task to be running when it goes off, even on a loaded machine.
+    expect(await p.apply(task as 'lateThrow', [500])).toBe('returned');
     const error = await rejectionOf<BrokenPoolError>(p.apply('sleep', [2000]));
     expect(error).toBeInstanceOf(BrokenPoolError);
     expect(error.exitCode).toBe(1);

@@ -81,6 +81,8 @@ describe('emit() from a task', () => {
   test('an unsendable value throws a TypeError in the task', async () => {
     const p = pool({ processes: 1 });
     expect(await p.apply('emitUnsendable')).toEqual({ name: 'TypeError', code: 'ERR_POOL_UNSENDABLE' });
+    // Nested deeper than the parent could read: refused in the child, not a crash of the parent.
+    expect(await p.apply('emitUnsendable', [3000])).toEqual({ name: 'TypeError', code: 'ERR_POOL_UNSENDABLE' });
     // With JSON, a function would vanish silently: it is refused the same way.
     expect(await pool({ processes: 1, serialization: 'json' }).apply('emitUnsendable')).toEqual({ name: 'TypeError', code: 'ERR_POOL_UNSENDABLE' });
   });

@@ -21,7 +21,7 @@ import type { PoolStats } from '../events';
 import type { ResolvedPoolOptions } from '../options';
 import type { ChunkValues } from '../shared/packing';
 import { PROTOCOL_VERSION, tag, type ChildMessage } from '../shared/protocol';
-import { findJsonUnsendable, unsendableError } from '../shared/sendable';
+import { findUnsendable, unsendableError } from '../shared/sendable';
 import { fromWireError } from '../shared/wire-error';
 import { ChildHandle, REAL_CHILDREN, type ChildFactory, type ChildSetup, type ExitInfo, type HeldAtExit } from './child-handle';
 import { decideExit, type ExitReason, type StopReason } from './exit-policy';
@@ -310,7 +310,7 @@ export class Engine {
   }
 
   #sendTo(child: ChildHandle, batch: Task[]): void {
-    if (this.#options.serialization === 'json') batch = batch.filter((task) => this.#jsonSendable(task));
+    batch = batch.filter((task) => this.#sendable(task));
     if (batch.length === 0) return;
     this.#orphanGuard.start();
     const error = child.sendTasks(batch);
@@ -328,8 +328,9 @@ export class Engine {
     if (first.timeout !== undefined) first.timer = startTimer(first.timeout, () => this.#timedOut(first));
   }
 
-  #jsonSendable(task: Task): boolean {
-    const problem = findJsonUnsendable(task.inputs, 'arguments');
+  /** Fail a task whose arguments the child could not take: see findUnsendable. */
+  #sendable(task: Task): boolean {
+    const problem = findUnsendable(task.inputs, this.#options.serialization, 'arguments');
     if (problem !== undefined) this.#settle(task, unsendableError('The task arguments', problem));
     return problem === undefined;
   }
