@@ -85,9 +85,13 @@ export class OrphanGuard implements ParentDeathGuard {
     clearImmediate(this.#deferredStart);
     let shell: ChildProcess;
     try {
-      // Out of descriptors or processes, spawn() throws, or returns a process without stdin.
+      // Out of descriptors or processes, spawn() throws, or returns a process without stdin (undefined after
+      // EMFILE) whose 'error' event is still to come: it needs a listener, or it would crash this process.
       shell = spawn(SHELL, ['-c', SCRIPT], { stdio: ['pipe', 'ignore', 'ignore'] });
-      if (shell.stdin === null) throw new Error('no pipe to it could be opened');
+      if (shell.stdin == null) {
+        shell.on('error', () => {});
+        throw new Error('no pipe to it could be opened');
+      }
     } catch (error) {
       this.#fail(`${SHELL} could not be started (${(error as Error).message})`);
       return;
