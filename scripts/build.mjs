@@ -113,7 +113,8 @@ function buildDeclarations() {
   const visit = (file) => {
     if (reachable.has(file)) return;
     reachable.add(file);
-    const text = fs.readFileSync(file, 'utf8');
+    // Without the doc comments: their examples import modules of the reader's project (`import('./tasks.js')`).
+    const text = fs.readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '');
     for (const [, specifier] of text.matchAll(/(?:from|import\()\s*'(\.[^']*)'/g)) {
       const target = path.resolve(path.dirname(file), specifier);
       visit(fs.existsSync(`${target}.d.ts`) ? `${target}.d.ts` : path.join(target, 'index.d.ts'));

@@ -11,6 +11,31 @@ export interface AsyncResultCallbacks<T> {
   errorCallback?: (error: unknown) => void;
 }
 
+/**
+ * The handle on a call submitted with {@link Pool.applyAsync}, {@link Pool.mapAsync} or
+ * {@link Pool.starmapAsync}: Python's `multiprocessing.pool.AsyncResult`, and a `PromiseLike` of the
+ * call's result (`await result` is `await result.get()`). Timeouts are in milliseconds.
+ *
+ * The call's `callback` or `errorCallback` option is called once, before `get()` settles; one that throws
+ * becomes a process warning.
+ *
+ * @typeParam T - What the call resolves to.
+ *
+ * @example
+ * ```ts
+ * // An ES module beside tasks.js, which exports fib(n: number): number
+ * import { Pool } from 'forkpool';
+ *
+ * const pool = new Pool<typeof import('./tasks.js')>({ module: import.meta.resolve('./tasks.js') });
+ * const result = pool.mapAsync('fib', [10, 20, 30], { callback: (fibs) => console.log('callback:', fibs) });
+ * console.log(result.ready()); // false: it has only been submitted
+ * await result.wait(); // callback: [ 55, 6765, 832040 ]
+ * console.log(result.ready(), result.successful()); // true true
+ * console.log(await result.get(1000)); // [ 55, 6765, 832040 ]
+ * pool.close();
+ * await pool.join();
+ * ```
+ */
 export class AsyncResult<T> implements PromiseLike<T> {
   #ready = false;
   #successful = false;
@@ -66,6 +91,7 @@ export class AsyncResult<T> implements PromiseLike<T> {
     return this.#successful;
   }
 
+  /** Makes the result awaitable: `await result` is `await result.get()`. */
   then<A = T, B = never>(
     onFulfilled?: ((value: T) => A | PromiseLike<A>) | null,
     onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null,

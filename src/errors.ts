@@ -3,8 +3,12 @@
  * wire format that carries a task's error from a child back to the caller.
  */
 
-/** Base class of every error the pool itself raises; never thrown as such. */
+/**
+ * Base class of every error the pool itself raises; never thrown as such. Branch on `instanceof` a subclass
+ * or on `code`. A task's own error is not wrapped in one: it rejects the call as itself.
+ */
 export abstract class PoolError extends Error {
+  /** Stable, one per class: `'ERR_POOL_BROKEN'`, `'ERR_POOL_TIMEOUT'`, `'ERR_POOL_CANCELLED'`, `'ERR_POOL_STATE'`. */
   abstract readonly code: string;
 
   constructor(message: string, options?: ErrorOptions) {
@@ -15,8 +19,11 @@ export abstract class PoolError extends Error {
 
 /** Why a child stopped without being asked to, as {@link BrokenPoolError} reports it. */
 export interface ChildExit {
+  /** The child's process id; undefined when no child could be started. */
   pid: number | undefined;
+  /** Its exit code, or null when a signal ended it. */
   exitCode: number | null;
+  /** The signal that ended it (`'SIGKILL'`, ...), or null. */
   signal: NodeJS.Signals | null;
 }
 
@@ -26,8 +33,11 @@ export interface ChildExit {
  */
 export class BrokenPoolError extends PoolError {
   readonly code = 'ERR_POOL_BROKEN';
+  /** The process id of the child that died or whose initializer failed; undefined when a fork failed. */
   readonly pid: number | undefined;
+  /** The dead child's exit code; null when a signal ended it, or when no child died (a failed initializer). */
   readonly exitCode: number | null;
+  /** The signal that ended the child (`'SIGKILL'` for the out-of-memory killer, say), or null. */
   readonly signal: NodeJS.Signals | null;
 
   constructor(message: string, exit: Partial<ChildExit> = {}, options?: ErrorOptions) {

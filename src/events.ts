@@ -8,13 +8,20 @@ export type ExitReason = 'recycled' | 'idle' | 'closed' | 'timeout' | 'aborted' 
 
 /** Which child a lifecycle event or a task's event comes from. */
 export interface ChildInfo {
+  /** The child's process id. */
   pid: number;
 }
 
 /** A child exited: how, and why (`'crashed'` when the pool did not ask it to). */
 export interface ChildExitInfo extends ChildInfo {
+  /** Its exit code, or null when a signal ended it. */
   exitCode: number | null;
+  /** The signal that ended it, or null. */
   signal: NodeJS.Signals | null;
+  /**
+   * Why: `'recycled'` (`maxTasksPerChild`), `'idle'` (`idleTimeout`), `'closed'`, `'timeout'`, `'aborted'`,
+   * `'terminated'`, `'broken'` (stopped because the pool broke), or `'crashed'` (it died unasked).
+   */
   reason: ExitReason;
 }
 
@@ -24,6 +31,7 @@ export interface PoolEvents {
   event: [value: unknown, info: ChildInfo];
   /** A child was started. Listeners added right after the constructor see the first children's too. */
   spawn: [info: ChildInfo];
+  /** A child exited, asked to or not. */
   exit: [info: ChildExitInfo];
 }
 

@@ -12,6 +12,35 @@ import type { TaskSpec } from './shared/protocol';
 
 type FutureOutcome = { value: unknown } | { error: unknown } | { cancelled: true };
 
+/**
+ * The handle on one call submitted with {@link ProcessPoolExecutor.submit}: Python's
+ * `concurrent.futures.Future`, and a `PromiseLike` of the call's result (`await future` is
+ * `await future.result()`).
+ *
+ * {@link Future.cancel | cancel()} succeeds for every call that no child has begun, wherever it waits, and
+ * a cancelled call never runs. Timeouts are in milliseconds.
+ *
+ * @typeParam T - What the call resolves to.
+ *
+ * @example
+ * ```ts
+ * // An ES module beside tasks.js, which exports fib(n: number): number
+ * import { ProcessPoolExecutor } from 'forkpool';
+ *
+ * const executor = new ProcessPoolExecutor<typeof import('./tasks.js')>({
+ *   maxWorkers: 1,
+ *   module: import.meta.resolve('./tasks.js'),
+ * });
+ * const first = executor.submit('fib', 30); // Future<number>
+ * const second = executor.submit('fib', 31);
+ * console.log(second.cancel()); // true: no child has begun it, and it never runs
+ * first.addDoneCallback((future) => console.log('done:', future.done())); // done: true
+ * console.log(await first.result(60_000)); // 832040, or a TimeoutError after a minute
+ * console.log(await first.exception()); // null: it succeeded
+ * console.log(await second.result().catch((error) => error.name)); // CancelledError
+ * await executor.shutdown();
+ * ```
+ */
 export class Future<T = unknown> implements PromiseLike<T> {
   readonly #engine: Engine;
   readonly #task: Task;
@@ -42,6 +71,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
     return true;
   }
 
+  /** True once {@link Future.cancel | cancel()} (or `shutdown({ cancelFutures: true })`) has cancelled the call. */
   cancelled(): boolean {
     return this.#outcome !== undefined && 'cancelled' in this.#outcome;
   }
@@ -87,6 +117,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
     else this.#invoke(fn);
   }
 
+  /** Makes a future awaitable: `await future` is `await future.result()`. */
   then<A = T, B = never>(
     onFulfilled?: ((value: T) => A | PromiseLike<A>) | null,
     onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null,

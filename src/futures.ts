@@ -6,9 +6,13 @@ import { TimeoutError } from './errors';
 import { Future } from './future';
 import { checkTimeout } from './options';
 
+/** {@link wait} returns when any future finishes or is cancelled. */
 export const FIRST_COMPLETED = 'FIRST_COMPLETED';
+/** {@link wait} returns when any future fails, or else when all are done. */
 export const FIRST_EXCEPTION = 'FIRST_EXCEPTION';
+/** {@link wait} returns when every future is done (the default). */
 export const ALL_COMPLETED = 'ALL_COMPLETED';
+/** When {@link wait} returns: Python's `return_when`. */
 export type ReturnWhen = typeof FIRST_COMPLETED | typeof FIRST_EXCEPTION | typeof ALL_COMPLETED;
 
 /**
@@ -17,6 +21,7 @@ export type ReturnWhen = typeof FIRST_COMPLETED | typeof FIRST_EXCEPTION | typeo
  * result. `asCompleted` and `wait` take futures of either type.
  */
 export type CompletedFuture<F extends AnyFuture = Future<unknown>> = Omit<F, 'then'>;
+/** @inline */
 type AnyFuture = Omit<Future<unknown>, 'then'>;
 
 /**
@@ -72,7 +77,12 @@ export function asCompleted<F extends AnyFuture>(
 export async function wait<F extends AnyFuture>(
   futures: Iterable<F>,
   { timeout, returnWhen = ALL_COMPLETED }: { timeout?: number; returnWhen?: ReturnWhen } = {},
-): Promise<{ done: Set<F>; notDone: Set<F> }> {
+): Promise<{
+  /** The futures finished, failed or cancelled when `wait` returned. */
+  done: Set<F>;
+  /** The others. */
+  notDone: Set<F>;
+}> {
   checkTimeout('timeout', timeout);
   if (![FIRST_COMPLETED, FIRST_EXCEPTION, ALL_COMPLETED].includes(returnWhen)) {
     throw new TypeError(`Expected \`returnWhen\` to be FIRST_COMPLETED, FIRST_EXCEPTION or ALL_COMPLETED, got ${String(returnWhen)}.`);

@@ -1,5 +1,10 @@
 /**
- * forkpool: Python's process pools for Node.js.
+ * forkpool: Python's process pools for Node.js. {@link Pool} is `multiprocessing.Pool`;
+ * {@link ProcessPoolExecutor}, {@link Future}, {@link asCompleted} and {@link wait} are `concurrent.futures`.
+ * Tasks run in child processes started with `child_process.fork`, which pull their work from the parent
+ * over IPC. A task reports progress to its caller with `emit` from `forkpool/task`.
+ *
+ * @module forkpool
  */
 export { Pool } from './pool';
 export { AsyncResult } from './async-result';

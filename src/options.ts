@@ -9,7 +9,13 @@ import { defaultChildScript } from './scheduler/child-script';
 import { TS_NODE_BINARY, TS_NODE_ENV } from './shared/ts-node-binary';
 import { describe, type TaskRef } from './task-ref';
 
+/**
+ * What a child that dies unasked does to the pool: `'break'` it (Python's behaviour: every pending and
+ * later call rejects with `BrokenPoolError`), or `'respawn'` the child (only the tasks it had begun reject;
+ * the others it held run elsewhere).
+ */
 export type CrashPolicy = 'break' | 'respawn';
+/** How values cross the IPC channel: Node's structured clone (`'advanced'`) or JSON. */
 export type Serialization = 'advanced' | 'json';
 /**
  * Where a child's stdout or stderr goes: the parent's own (`'inherit'`), nowhere (`'ignore'`), or
@@ -17,10 +23,19 @@ export type Serialization = 'advanced' | 'json';
  */
 export type OutputMode = 'inherit' | 'ignore' | 'pipe';
 
+/**
+ * Options of {@link Pool} (and, with `maxWorkers` for `processes`, of {@link ProcessPoolExecutor}). Every
+ * one is optional; a value of the wrong type or out of range throws a TypeError or RangeError naming it.
+ * Durations are in milliseconds.
+ */
 export interface PoolOptions<M = any> {
-  /** Number of child processes. @default os.availableParallelism() */
+  /** Number of child processes (at most, with `minProcesses`). @default os.availableParallelism() */
   processes?: number;
-  /** Module whose exports string task names refer to; relative to `process.cwd()` at creation. */
+  /**
+   * Module whose exports string task names refer to: a path (a relative one resolves against
+   * `process.cwd()` when the pool is created), a `file:` URL string, or a package name. JavaScript
+   * (`.js`, `.cjs`, `.mjs`) or TypeScript (`.ts`, `.cts`, `.mts`), ES module or CommonJS.
+   */
   module?: string;
   /** Run once in every child, replacements included, before that child's first task. */
   initializer?: NoInfer<TaskRef<M>>;
@@ -86,6 +101,7 @@ export interface ChunkOptions extends CallOptions {
   chunksize?: number;
 }
 
+/** The callbacks of `applyAsync`, `mapAsync` and `starmapAsync`, Python's `callback` and `error_callback`. */
 export interface CallbackOptions<T> {
   /** Called once with the result, before `get()` settles. */
   callback?: (result: T) => void;

@@ -27,13 +27,50 @@ import type { Engine } from './scheduler/engine';
 import type { TaskSpec } from './shared/protocol';
 import { describe, type TaskArgs, type TaskRef, type TaskResult } from './task-ref';
 
+/** @inline */
 type Input<T> = Iterable<T> | AsyncIterable<T>;
 
+/**
+ * A pool of child processes: Python's `multiprocessing.Pool`. {@link Pool.apply | apply},
+ * {@link Pool.map | map}, {@link Pool.starmap | starmap}, {@link Pool.imap | imap},
+ * {@link Pool.imapUnordered | imapUnordered} and the `…Async` forms run tasks in the children, which pull
+ * their work from the parent over IPC.
+ *
+ * A task is the name of an export of the pool's `module`, `{ module, name }` for an export of any module,
+ * or a self-contained function, sent to the child as source ({@link TaskRef}). Every call takes a
+ * `timeout`, an abort `signal` and an `onEvent` listener for what its tasks {@link forkpool/task!emit | emit}
+ * ({@link CallOptions}). Arguments and results cross with Node's `'advanced'` serialization; a task's
+ * error rejects the call as itself, with the child's stack.
+ *
+ * Shut it down with {@link Pool.close | close()} then {@link Pool.join | join()}, or `await using`.
+ * A pool is an event emitter (`on`, `once`, `off`) of {@link PoolEvents}: `'spawn'`, `'exit'` and
+ * `'event'`. It never emits `'error'`: a failure rejects the call that owns it.
+ *
+ * @typeParam M - The type of the default module, `typeof import('./tasks.js')`: string task names are
+ * checked against its function exports, and arguments and results follow from them.
+ *
+ * @example
+ * ```ts
+ * // An ES module beside tasks.js, which exports fib(n: number): number
+ * import { Pool } from 'forkpool';
+ *
+ * const pool = new Pool<typeof import('./tasks.js')>({ module: import.meta.resolve('./tasks.js') });
+ * console.log(await pool.apply('fib', [30])); // 832040
+ * console.log(await pool.map('fib', [10, 20, 30])); // [ 55, 6765, 832040 ]
+ * console.log(await pool.apply((a: number, b: number) => a + b, [1, 2])); // 3
+ * pool.close(); // no new tasks; what was submitted finishes
+ * await pool.join(); // every child has exited
+ * ```
+ */
 export class Pool<M = any> extends EventEmitter<PoolEvents> implements AsyncDisposable {
   readonly #engine: Engine;
   readonly #resolver: TaskResolver;
   readonly #taskTimeout: number | undefined;
 
+  /**
+   * Start the children (`minProcesses` of them, by default all `processes`).
+   * @throws TypeError or RangeError for an option of the wrong type or value, naming it.
+   */
   constructor(options: PoolOptions<M> = {}) {
     super();
     const resolved = resolvePoolOptions(options);

@@ -8,7 +8,9 @@ export type AnyFunction = (...args: any[]) => any;
 
 /** An export of any module; `name` defaults to `'default'`. */
 export interface ModuleTaskRef {
+  /** The module: a path (relative ones resolve against `process.cwd()` when the pool is created), a `file:` URL string, or a package name. */
   module: string;
+  /** The export to run. @default 'default' */
   name?: string;
 }
 
@@ -21,6 +23,7 @@ export type FunctionName<M> = {
 /** Anything that names a task for a pool whose default module has the type `M`. */
 export type TaskRef<M = any> = FunctionName<M> | ModuleTaskRef | AnyFunction;
 
+/** The function a TaskRef `T` names: an export of `M`, the function itself, or (a `{ module, name }`) any function. */
 type FunctionOf<M, T> = T extends string
   ? T extends keyof M
     ? Extract<M[T], AnyFunction>

@@ -1,12 +1,21 @@
 /**
- * `forkpool/task`: what a task imports to talk to its pool while it runs.
+ * `forkpool/task`: what a task imports to talk to its pool while it runs (CommonJS:
+ * `require('forkpool/task')`).
  *
  * ```ts
+ * // resize.ts, a task module
  * import { emit } from 'forkpool/task';
- * export async function resize(file: string) {
- *   for (let i = 1; i <= 10; i++) { await step(file, i); emit({ file, done: i / 10 }); }
+ *
+ * export async function resize(file: string): Promise<string> {
+ *   for (let step = 1; step <= 10; step++) {
+ *     await new Promise((resolve) => setTimeout(resolve, 10)); // a tenth of the work
+ *     emit({ file, done: step / 10 }); // to the call's onEvent and the pool's 'event' listeners
+ *   }
+ *   return `${file}.small`;
  * }
  * ```
+ *
+ * @module forkpool/task
  */
 import { PoolStateError } from './errors';
 import { taskContext } from './shared/task-context';

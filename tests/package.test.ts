@@ -155,8 +155,9 @@ test('the package ships type declarations with the public types, and nothing int
     expect(all).not.toContain(internal);
   }
   expect(all).not.toMatch(/constructor\(engine/i);
-  // Nothing but the declarations themselves and Node's types.
-  expect([...all.matchAll(/from '([^']+)'/g)].map(([, from]) => from).filter((from) => !from.startsWith('.') && !from.startsWith('node:'))).toEqual([]);
+  // Nothing but the declarations themselves and Node's types. (The doc comments' examples import forkpool.)
+  const code = all.replace(/\/\*[\s\S]*?\*\//g, '');
+  expect([...code.matchAll(/from '([^']+)'/g)].map(([, from]) => from).filter((from) => !from.startsWith('.') && !from.startsWith('node:'))).toEqual([]);
 });
 
 test("a TypeScript user's code type-checks against the declarations found through the exports map", () => {

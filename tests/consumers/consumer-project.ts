@@ -54,12 +54,13 @@ export interface ConsumerProject {
 const COMMAND_TIMEOUT_MS = 90_000;
 
 /**
- * A factory of consumer projects, each removed after its test. A command still running at its timeout is
- * killed; the children of its pools then exit by themselves, as any orphaned pool's children do.
+ * A factory of consumer projects, each removed after its test, or with `'file'` after the last test of the
+ * file (a project that several tests share). A command still running at its timeout is killed; the
+ * children of its pools then exit by themselves, as any orphaned pool's children do.
  */
-export function useConsumerProjects(): (spec: ProjectSpec) => ConsumerProject {
+export function useConsumerProjects(lifetime: 'test' | 'file' = 'test'): (spec: ProjectSpec) => ConsumerProject {
   const dirs: string[] = [];
-  afterEach(() => {
+  (lifetime === 'test' ? afterEach : afterAll)(() => {
     for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
   });
   return (spec) => {
@@ -155,13 +156,16 @@ function run(command: string, args: string[], cwd: string, env?: NodeJS.ProcessE
 
 /**
  * This process's environment, less what would make a consumer's run differ from a user's: hooks that
- * NODE_OPTIONS could carry, and jest's own variables (a consumer's jest takes JEST_WORKER_ID to mean it is a
- * worker). Tools print without colours, for the output to be read.
+ * NODE_OPTIONS could carry, jest's own variables (a consumer's jest takes JEST_WORKER_ID to mean it is a
+ * worker), and the npm_ variables of the `npm test` that started the suite (npm reads npm_config_ ones as
+ * its own configuration, and an `npx` run in the project is an npm). Tools print without colours, for the
+ * output to be read.
  */
 function cleanEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { NO_COLOR: '1' };
   for (const [name, value] of Object.entries(process.env)) {
     if (name === 'NODE_OPTIONS' || name.startsWith('JEST_') || name === 'FORKPOOL_TS_NODE' || name === 'FORCE_COLOR') continue;
+    if (name.startsWith('npm_')) continue;
     env[name] = value;
   }
   // The Node running the tests comes first, for the tools' own `#!/usr/bin/env node` children.
