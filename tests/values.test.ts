@@ -220,10 +220,13 @@ describe('long runs of numbers', () => {
 
   test.each(['advanced', 'json'] as Serialization[])('come back exactly from map and imap (%s)', async (serialization) => {
     const pool = makePool({ processes: 2, serialization });
-    const mapped = await pool.map((x: number) => x, numbers);
-    expect(Array.isArray(mapped)).toBe(true);
     const expected = serialization === 'json' ? numbers.map((x) => JSON.parse(JSON.stringify(x))) : numbers;
-    expect(mapped.every((value, i) => Object.is(value, expected[i]))).toBe(true);
+    // The default chunksize here (63) is below what map packs; 250 is above it.
+    for (const chunksize of [undefined, 250]) {
+      const mapped = await pool.map((x: number) => x, numbers, { chunksize });
+      expect(Array.isArray(mapped)).toBe(true);
+      expect(mapped.every((value, i) => Object.is(value, expected[i]))).toBe(true);
+    }
     const streamed: number[] = [];
     for await (const value of pool.imap((x: number) => x, numbers, { chunksize: 100 })) streamed.push(value);
     expect(streamed.every((value, i) => Object.is(value, expected[i]))).toBe(true);

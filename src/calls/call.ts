@@ -60,7 +60,7 @@ export abstract class Call implements TaskSink {
   }
 
   /** Queue one chunk of calls; once the signal is aborted, reject it instead. */
-  protected submit(inputs: unknown[], index: number): void {
+  protected submit(inputs: ChunkValues, index: number): void {
     const { timeout, signal } = this.#options;
     const task = new Task(this.#spec, inputs, this.#spread, this, this.#id, index, timeout);
     if (signal?.aborted) {

@@ -4,7 +4,7 @@
 import pDefer from 'p-defer';
 import type { Engine } from '../scheduler/engine';
 import type { Task } from '../scheduler/task';
-import type { ChunkValues } from '../shared/packing';
+import { MIN_PACKED_LENGTH, allNumbers, type ChunkValues } from '../shared/packing';
 import type { TaskSpec } from '../shared/protocol';
 import { Call, type CallSettings } from './call';
 
@@ -30,8 +30,13 @@ export class MapCall<R> extends Call {
       return;
     }
     if (this.#remaining === 0) this.#result.resolve([]);
+    // Numbers travel packed (see packing.ts): packing the whole input once, and cutting its chunks as copies
+    // of bytes, spares the parent a slice, a check and a copy per chunk, which on a large map it would do
+    // while the children wait.
+    const packed = !spread && chunksize >= MIN_PACKED_LENGTH && allNumbers(inputs) ? Float64Array.from(inputs as number[]) : undefined;
     for (let chunk = 0, chunks = this.#remaining; chunk < chunks && this.#remaining > 0; chunk++) {
-      this.submit(inputs.slice(chunk * chunksize, (chunk + 1) * chunksize), chunk);
+      const [start, end] = [chunk * chunksize, (chunk + 1) * chunksize];
+      this.submit(packed === undefined ? inputs.slice(start, end) : packed.slice(start, end), chunk);
     }
   }
 

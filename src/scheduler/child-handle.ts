@@ -8,7 +8,7 @@ import os from 'node:os';
 import type { Readable } from 'node:stream';
 import type { ChildExit } from '../errors';
 import type { ResolvedPoolOptions } from '../options';
-import { packNumbers } from '../shared/packing';
+import { packNumbers, unpackNumbers } from '../shared/packing';
 import { FilePage, type ProgressPage } from '../shared/progress-page';
 import {
   VERSION_STAMP,
@@ -230,7 +230,8 @@ export class ChildHandle {
     for (let i = 0; i < tasks.length; i++) {
       const task = tasks[i];
       const { id, spec, inputs, call } = task;
-      wire[i] = { id, fn: spec.id, inputs: this.#packs && !task.spread ? packNumbers(inputs) : inputs, call };
+      const sent = !this.#packs ? unpackNumbers(inputs) : task.spread || inputs instanceof Float64Array ? inputs : packNumbers(inputs);
+      wire[i] = { id, fn: spec.id, inputs: sent, call };
       if (task.spread) wire[i].spread = true;
       if (!this.#knownSpecs.has(spec.id)) {
         wire[i].spec = spec;

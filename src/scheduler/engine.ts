@@ -330,6 +330,7 @@ export class Engine {
 
   /** Fail a task whose arguments the child could not take: see findUnsendable. */
   #sendable(task: Task): boolean {
+    if (task.inputs instanceof Float64Array) return true;
     const problem = findUnsendable(task.inputs, this.#options.serialization, 'arguments');
     if (problem !== undefined) this.#settle(task, unsendableError('The task arguments', problem));
     return problem === undefined;

@@ -52,8 +52,8 @@ export class Task {
 
   constructor(
     readonly spec: TaskSpec,
-    /** One input per call: its single argument, or with `spread` its argument list. */
-    readonly inputs: unknown[],
+    /** One input per call: its single argument, or with `spread` its argument list; numbers may come packed. */
+    readonly inputs: ChunkValues,
     readonly spread: boolean,
     readonly sink: TaskSink,
     /** The call it belongs to, and the chunk's position within it. */

@@ -8,11 +8,20 @@
 export type ChunkValues = readonly unknown[] | Float64Array;
 
 /** Shorter runs gain nothing worth the check. */
-const MIN_PACKED_LENGTH = 64;
+export const MIN_PACKED_LENGTH = 64;
 
 /** The values as a Float64Array when they are all numbers and there are enough of them; else as they are. */
 export function packNumbers(values: readonly unknown[]): ChunkValues {
-  if (values.length < MIN_PACKED_LENGTH) return values;
-  for (let i = 0; i < values.length; i++) if (typeof values[i] !== 'number') return values;
+  if (values.length < MIN_PACKED_LENGTH || !allNumbers(values)) return values;
   return Float64Array.from(values as number[]);
+}
+
+export function allNumbers(values: readonly unknown[]): boolean {
+  for (let i = 0; i < values.length; i++) if (typeof values[i] !== 'number') return false;
+  return true;
+}
+
+/** For a JSON channel, which would send a Float64Array as an object of indices: the plain array. */
+export function unpackNumbers(values: ChunkValues): readonly unknown[] {
+  return values instanceof Float64Array ? Array.from(values) : values;
 }
