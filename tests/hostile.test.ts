@@ -4,6 +4,7 @@
  * length, respawn loops, fork failures, lost causes, options of the wrong type.
  */
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { BrokenPoolError, Pool, ProcessPoolExecutor, TimeoutError, asCompleted, wait, type Serialization } from '../src';
 import { expectNoChildrenLeft } from './faults-helpers';
@@ -276,6 +277,22 @@ describe('fork failures', () => {
     expect(result).toEqual(expect.objectContaining({ name: 'BrokenPoolError', causeCode: 'EMFILE', broken: true, left: 0 }));
     expect(code).toBe(0);
     expect(output).not.toMatch(/TypeError/);
+  });
+});
+
+describe('silent hangs', () => {
+  test('a child script of another protocol version fails the pool at once, saying so', async () => {
+    // The child script of another release: this one's, with another protocol version.
+    const built = fs.readFileSync(path.join(__dirname, '..', 'dist', 'child.cjs'), 'utf8');
+    const stale = path.join(scratch(), 'child.cjs');
+    expect(built).toMatch(/var PROTOCOL_VERSION = \d+;/);
+    fs.writeFileSync(stale, built.replace(/var PROTOCOL_VERSION = \d+;/, 'var PROTOCOL_VERSION = 99;'));
+    const p = pool({ processes: 1, childScript: stale });
+    const error = await rejectionOf<BrokenPoolError>(p.apply('pid'));
+    expect(error).toBeInstanceOf(BrokenPoolError);
+    expect(error.message).toMatch(/speaks protocol version 99.*another release of forkpool/);
+    expect(p.broken).toBe(true);
+    await p.join();
   });
 });
 

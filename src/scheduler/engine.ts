@@ -250,7 +250,7 @@ export class Engine {
       const share = this.#share();
       const child = this.#pickChild(head, share);
       if (child === undefined) break;
-      this.#sendTo(child, this.#takeBatch(child, Math.min(child.credits, child.room, share - child.heldCount)));
+      this.#sendTo(child, this.#takeBatch(Math.min(child.credits, child.room, share - child.heldCount)));
     }
     // Below `processes`, tasks left waiting start more children; children left idle retire in time.
     if (this.#children.size < this.#options.processes) this.#replenish();
@@ -296,8 +296,8 @@ export class Engine {
     return Math.ceil(work / Math.max(1, takers));
   }
 
-  /** Up to `limit` tasks from the front of the queue for `child`; a task with a clock only as the first. */
-  #takeBatch(child: ChildHandle, limit: number): Task[] {
+  /** Up to `limit` tasks from the front of the queue; a task with a clock only as the first. */
+  #takeBatch(limit: number): Task[] {
     const batch: Task[] = [this.#queue.shift()!];
     this.#queued--;
     while (batch.length < limit) {
