@@ -19,6 +19,8 @@ const DEFAULT_LIMIT = 15_000_000;
 /** Many more ranges than cores: the children pull the next range as soon as they finish one. */
 const RANGES = 64;
 const TTY = process.stdout.isTTY === true;
+/** How often the bars are redrawn on a terminal. */
+const REDRAW_MS = 100;
 
 function parseLimit(): number {
   const raw = process.argv[2] ?? process.env.PRIMES_LIMIT;
@@ -33,22 +35,31 @@ function parseLimit(): number {
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
+/** What the progress shows beside the bar, and the lines under it (one per child, by key). */
+interface Status {
+  text: string;
+  lines?: Array<[key: string, text: string]>;
+}
+
 /**
- * Progress over `total` numbers checked: a bar that redraws on a terminal, else a line at every quarter.
- * `lines` are redrawn under the bar (one per child); plain output prints them with each quarter.
+ * Progress over `total` numbers checked: bars that redraw on a terminal, else a line at every quarter. The
+ * status is asked for only when something is drawn, so that counting (and the pool) loses no time to it.
  */
 class Progress {
   readonly #total: number;
   readonly #label: string;
+  readonly #status: () => Status;
   readonly #multi: cliProgress.MultiBar | undefined;
   readonly #bar: cliProgress.SingleBar | undefined;
   readonly #lines = new Map<string, cliProgress.SingleBar>();
   #done = 0;
   #quartersShown = 0;
+  #drawnAt = 0;
 
-  constructor(label: string, total: number) {
+  constructor(label: string, total: number, status: () => Status) {
     this.#total = total;
     this.#label = label;
+    this.#status = status;
     if (!TTY) return;
     this.#multi = new cliProgress.MultiBar(
       { format: '  {label} [{bar}] {percentage}% | {text}', hideCursor: true, clearOnComplete: false, barsize: 30 },
@@ -57,30 +68,40 @@ class Progress {
     this.#bar = this.#multi.create(total, 0, { label, text: '' });
   }
 
-  /** `checked` more numbers are done; `text` sums it up. */
-  advance(checked: number, text: string): void {
+  /** `checked` more numbers are done. */
+  advance(checked: number): void {
     this.#done += checked;
-    if (this.#bar !== undefined) {
-      this.#bar.update(this.#done, { text });
+    if (this.#multi !== undefined) {
+      if (performance.now() - this.#drawnAt >= REDRAW_MS || this.#done === this.#total) this.#draw(this.#multi);
     } else if (Math.floor((4 * this.#done) / this.#total) > this.#quartersShown) {
       this.#quartersShown = Math.floor((4 * this.#done) / this.#total);
-      console.log(`  ${this.#label} ${this.#quartersShown * 25}% | ${text}`);
+      console.log(`  ${this.#label} ${this.#quartersShown * 25}% | ${this.#status().text}`);
     }
-  }
-
-  /** A line under the bar, by key: shown at once on a terminal, else kept for the end. */
-  line(key: string, text: string): void {
-    if (this.#multi === undefined) return;
-    let line = this.#lines.get(key);
-    if (line === undefined) {
-      line = this.#multi.create(1, 0, { text }, { format: '    {text}' });
-      this.#lines.set(key, line);
-    }
-    line.update(0, { text });
   }
 
   stop(): void {
-    this.#multi?.stop();
+    if (this.#multi === undefined) return;
+    this.#draw(this.#multi);
+    this.#multi.stop();
+  }
+
+  /**
+   * cli-progress redraws on a timer, which never fires while the serial run holds this thread: the bars are
+   * drawn from here instead, every REDRAW_MS.
+   */
+  #draw(multi: cliProgress.MultiBar): void {
+    this.#drawnAt = performance.now();
+    const { text, lines = [] } = this.#status();
+    this.#bar!.update(this.#done, { text });
+    for (const [key, line] of lines) {
+      let bar = this.#lines.get(key);
+      if (bar === undefined) {
+        bar = multi.create(1, 0, { text: line }, { format: '    {text}' });
+        this.#lines.set(key, bar);
+      }
+      bar.update(0, { text: line });
+    }
+    multi.update();
   }
 }
 
@@ -92,11 +113,11 @@ async function main(): Promise<void> {
 
   // 1. Serially, in this process.
   console.log('Serial, in this process:');
-  const serialProgress = new Progress('serial', limit);
+  const serialProgress = new Progress('serial', limit, () => ({ text: 'this process alone' }));
   let serialCount = 0;
   let start = performance.now();
   for (const range of ranges) {
-    serialCount += countPrimes(range, (checked) => serialProgress.advance(checked, 'this process alone'));
+    serialCount += countPrimes(range, (checked) => serialProgress.advance(checked));
   }
   const serialMs = performance.now() - start;
   serialProgress.stop();
@@ -119,18 +140,20 @@ async function main(): Promise<void> {
   const startupMs = performance.now() - start;
   console.log(`  start-up: ${seconds(startupMs)} (${processes} children forked, the task module loaded in each)`);
 
-  const poolProgress = new Progress('pool  ', limit);
   let poolCount = 0;
   let rangesDone = 0;
-  const summary = () => {
-    const { busy, queued } = pool.stats();
-    return `${rangesDone}/${RANGES} ranges, ${busy} children busy, ${queued} ranges waiting`;
-  };
   const describe = (pid: number) => {
     const child = children.get(pid)!;
     const state = child.exit !== undefined ? `exited (${child.exit})` : performance.now() - child.lastHeard < 250 ? 'busy' : 'idle';
     return `child ${pid}: ${state.padEnd(4)}  ${String(child.ranges).padStart(2)} ranges counted`;
   };
+  const poolProgress = new Progress('pool  ', limit, () => {
+    const { busy, queued } = pool.stats();
+    return {
+      text: `${rangesDone}/${RANGES} ranges, ${busy} busy, ${queued} waiting`,
+      lines: [...children.keys()].map((pid): [string, string] => [String(pid), describe(pid)]),
+    };
+  });
   start = performance.now();
   try {
     // imapUnordered yields each range's count as soon as some child finishes it, whatever the order; the
@@ -143,8 +166,7 @@ async function main(): Promise<void> {
           child.lastHeard = performance.now();
           if (finished) child.ranges++;
         }
-        poolProgress.advance(checked, summary());
-        for (const known of children.keys()) poolProgress.line(String(known), describe(known));
+        poolProgress.advance(checked);
       },
     });
     for await (const count of counts) {

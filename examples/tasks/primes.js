@@ -12,7 +12,7 @@ const { emit } = require('forkpool/task');
 /** @typedef {[start: number, end: number]} Range A half-open range of integers: [start, end). */
 
 /** How many numbers a task checks between two progress events. */
-const REPORT_EVERY = 20_000;
+const REPORT_EVERY = 50_000;
 
 /**
  * Trial division: deliberately naive, so that there is real work to spread over the cores.
