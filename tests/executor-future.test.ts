@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { CancelledError, Future, TimeoutError } from '../src';
 import { executor, TASKS, useScratch } from './executor-helpers';
-import { fixture, waitFor } from './helpers';
+import { fixture, useWarnings, waitFor } from './helpers';
 
 const scratch = useScratch();
 
@@ -191,19 +191,8 @@ describe('timeouts', () => {
 });
 
 describe('addDoneCallback', () => {
-  // Jest's sandboxed process does not deliver 'warning' events to listeners in the test, so the warnings
-  // are read where they are emitted; a plain Node process is checked end to end below.
-  let warnings: Array<{ name: string; message: string }>;
-  let emitWarning: jest.SpyInstance;
-  beforeEach(() => {
-    warnings = [];
-    emitWarning = jest.spyOn(process, 'emitWarning').mockImplementation(((message: string, options?: { type?: string }) => {
-      warnings.push({ name: options?.type ?? 'Warning', message });
-    }) as typeof process.emitWarning);
-  });
-  afterEach(() => {
-    emitWarning.mockRestore();
-  });
+  // Warnings are read where they are emitted; a plain Node process is checked end to end below.
+  const emitted = useWarnings();
 
   test('callbacks run once each, in order, with the future, when it finishes', async () => {
     const { log, gate } = scratch();
@@ -263,10 +252,10 @@ describe('addDoneCallback', () => {
         throw new Error('late callback exploded');
       }),
     ).not.toThrow();
-    await waitFor(() => warnings.length >= 2, 5000, 'two warnings');
-    expect(warnings.map((w) => w.name)).toEqual(['ForkpoolCallbackWarning', 'ForkpoolCallbackWarning']);
-    expect(warnings[0].message).toContain('callback exploded');
-    expect(warnings[1].message).toContain('late callback exploded');
+    await waitFor(() => emitted().length >= 2, 5000, 'two warnings');
+    expect(emitted().map((w) => w.name)).toEqual(['ForkpoolCallbackWarning', 'ForkpoolCallbackWarning']);
+    expect(emitted()[0].message).toContain('callback exploded');
+    expect(emitted()[1].message).toContain('late callback exploded');
   });
 
   test('callbacks that throw do not stop the executor from running the calls queued behind', async () => {

@@ -137,3 +137,26 @@ export function useScratchDir(prefix: string, per: 'test' | 'file' = 'test'): ()
     return dir;
   };
 }
+
+/** A process warning as the code under test emitted it. */
+export interface EmittedWarning {
+  name: string;
+  message: string;
+}
+
+/**
+ * The process warnings each test emits, read where they are emitted: jest's sandboxed process does not
+ * deliver 'warning' events to listeners in the test. Returns the current test's list.
+ */
+export function useWarnings(): () => EmittedWarning[] {
+  let warnings: EmittedWarning[] = [];
+  let emitWarning: jest.SpyInstance | undefined;
+  beforeEach(() => {
+    warnings = [];
+    emitWarning = jest.spyOn(process, 'emitWarning').mockImplementation(((message: string, options?: { type?: string }) => {
+      warnings.push({ name: options?.type ?? 'Warning', message });
+    }) as typeof process.emitWarning);
+  });
+  afterEach(() => emitWarning?.mockRestore());
+  return () => warnings;
+}

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { BrokenPoolError, Pool, PoolStateError, ProcessPoolExecutor, type ChildExitInfo } from '../src';
 import { emit } from '../src/task';
 import { expectNoChildrenLeft } from './faults-helpers';
-import { fixture, rejectionOf, sleep, usePools, useScratchDir, waitFor } from './helpers';
+import { fixture, rejectionOf, sleep, usePools, useScratchDir, useWarnings, waitFor } from './helpers';
 
 const EVENTS = fixture('event-tasks.js');
 const BALANCE = fixture('balance-tasks.js');
@@ -16,17 +16,7 @@ const scratch = useScratchDir('forkpool-observe-');
 
 afterAll(expectNoChildrenLeft);
 
-// Jest's sandboxed process does not deliver 'warning' events to listeners in the test: they are read
-// where they are emitted.
-let warnings: string[] = [];
-let emitWarning: jest.SpyInstance;
-beforeEach(() => {
-  warnings = [];
-  emitWarning = jest.spyOn(process, 'emitWarning').mockImplementation(((message: string) => {
-    warnings.push(message);
-  }) as typeof process.emitWarning);
-});
-afterEach(() => emitWarning.mockRestore());
+const emitted = useWarnings();
 
 /** Every 'exit' a pool reports, from its construction on. */
 function exitsOf(p: Pool | ProcessPoolExecutor): ChildExitInfo[] {
@@ -110,13 +100,13 @@ describe('emit() from a task', () => {
       },
     });
     expect(result).toBe(3);
-    expect(warnings).toEqual(Array(3).fill(expect.stringContaining('listener exploded')));
+    expect(emitted().map((w) => w.message)).toEqual(Array(3).fill(expect.stringContaining('listener exploded')));
     const poolWide = pool({ processes: 1 });
     poolWide.on('event', () => {
       throw new Error('pool listener exploded');
     });
     expect(await poolWide.apply('steps', [1])).toBe(1);
-    expect(warnings).toContainEqual(expect.stringContaining('pool listener exploded'));
+    expect(emitted().map((w) => w.message)).toContainEqual(expect.stringContaining('pool listener exploded'));
   });
 });
 

@@ -3,6 +3,7 @@
  * parent's death themselves, and the user is told once, with a process warning.
  */
 import { EventEmitter } from 'node:events';
+import { useWarnings } from './helpers';
 
 const WARNING = 'ForkpoolOrphanGuardWarning';
 
@@ -17,18 +18,8 @@ function loadGuard(options: { shellExists: boolean; spawn?: () => unknown }): ty
   return loaded!;
 }
 
-// Jest's sandboxed process does not deliver 'warning' events to listeners in the test: the warnings are
-// read where they are emitted.
-let warnings: Array<{ name: string; message: string }> = [];
-let emitWarning: jest.SpyInstance;
-beforeEach(() => {
-  warnings = [];
-  emitWarning = jest.spyOn(process, 'emitWarning').mockImplementation(((message: string, options?: { type?: string }) => {
-    warnings.push({ name: options?.type ?? 'Warning', message });
-  }) as typeof process.emitWarning);
-});
+const emitted = useWarnings();
 afterEach(() => {
-  emitWarning.mockRestore();
   jest.dontMock('node:fs');
   jest.dontMock('node:child_process');
 });
@@ -38,8 +29,8 @@ test('no /bin/sh: children watch for themselves, and a warning says so once', ()
   const { OrphanGuard } = loadGuard({ shellExists: false });
   const guards = [new OrphanGuard(), new OrphanGuard()];
   expect(guards.map((guard) => guard.childrenWatch)).toEqual([true, true]);
-  expect(warnings.map((w) => w.name)).toEqual([WARNING]);
-  expect(warnings[0].message).toMatch(/\/bin\/sh was not found.*watches for that itself/);
+  expect(emitted().map((w) => w.name)).toEqual([WARNING]);
+  expect(emitted()[0].message).toMatch(/\/bin\/sh was not found.*watches for that itself/);
 });
 
 test('a shell that cannot be spawned: the pool is told, later children watch for themselves', () => {
@@ -54,7 +45,7 @@ test('a shell that cannot be spawned: the pool is told, later children watch for
   guard.start();
   expect(onFail).toHaveBeenCalledTimes(1);
   expect(guard.childrenWatch).toBe(true);
-  expect(warnings.map((w) => w.message)).toEqual([expect.stringMatching(/could not be started \(spawn \/bin\/sh EMFILE\)/)]);
+  expect(emitted().map((w) => w.message)).toEqual([expect.stringMatching(/could not be started \(spawn \/bin\/sh EMFILE\)/)]);
 });
 
 test('a shell that dies while it guards: the pool is told', () => {
