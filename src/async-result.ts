@@ -4,6 +4,7 @@
 import { PoolStateError } from './errors';
 import { checkTimeout } from './options';
 import { reportCallbackError } from './calls/callback-warning';
+import { withCallerStack } from './calls/caller-stack';
 import { settledWithin, withTimeout } from './calls/deadline';
 
 export interface AsyncResultCallbacks<T> {
@@ -71,7 +72,7 @@ export class AsyncResult<T> implements PromiseLike<T> {
       if (!this.#successful) throw this.#error;
       return this.#value as T;
     });
-    return withTimeout(outcome, timeout, `The result was not ready within ${timeout} ms.`);
+    return withCallerStack(withTimeout(outcome, timeout, `The result was not ready within ${timeout} ms.`));
   }
 
   /** Resolves when the result is ready, or after `timeout` ms; never rejects. */

@@ -3,6 +3,7 @@
  */
 import pDefer from 'p-defer';
 import { reportCallbackError } from './calls/callback-warning';
+import { withCallerStack } from './calls/caller-stack';
 import { withTimeout } from './calls/deadline';
 import { CancelledError } from './errors';
 import { checkTimeout } from './options';
@@ -96,10 +97,12 @@ export class Future<T = unknown> implements PromiseLike<T> {
    * TimeoutError if it is not done within `timeout` ms (the call goes on).
    */
   result(timeout?: number): Promise<T> {
-    return this.#await(timeout).then((outcome) => {
-      if ('value' in outcome) return outcome.value as T;
-      throw 'error' in outcome ? outcome.error : cancelledError();
-    });
+    return withCallerStack(
+      this.#await(timeout).then((outcome) => {
+        if ('value' in outcome) return outcome.value as T;
+        throw 'error' in outcome ? outcome.error : cancelledError();
+      }),
+    );
   }
 
   /** The call's error, or null if it succeeded; rejects like {@link result} when cancelled or late. */

@@ -10,6 +10,7 @@ import type { CallSettings } from './calls/call';
 import { ImapIterator } from './calls/imap-call';
 import { argumentLists, collect, defaultChunkSize, isIterable, resolveChunkSize } from './calls/input';
 import { MapCall } from './calls/map-call';
+import { withCallerStack } from './calls/caller-stack';
 import { observerFor } from './calls/observer';
 import { chunkedInputWindow, createEngine } from './calls/pool-setup';
 import type { TaskResolver } from './calls/task-resolver';
@@ -111,7 +112,7 @@ export class Pool<M = any> extends EventEmitter<PoolEvents> implements AsyncDisp
   /** Run `task(...args)` in a child; resolves with its result. */
   apply<T extends TaskRef<M>>(task: T, args?: TaskArgs<M, T>, options?: CallOptions): Promise<TaskResult<M, T>> {
     try {
-      return this.#apply<TaskResult<M, T>>(task, args, options).promise;
+      return withCallerStack(this.#apply<TaskResult<M, T>>(task, args, options).promise);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -129,7 +130,7 @@ export class Pool<M = any> extends EventEmitter<PoolEvents> implements AsyncDisp
   /** `task(item)` for every item, in input order; the first failing item rejects the call. */
   map<T extends TaskRef<M>>(task: T, iterable: Input<TaskArgs<M, T>[0]>, options?: ChunkOptions): Promise<TaskResult<M, T>[]> {
     try {
-      return this.#map<TaskResult<M, T>>(task, iterable, options, false);
+      return withCallerStack(this.#map<TaskResult<M, T>>(task, iterable, options, false));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -147,7 +148,7 @@ export class Pool<M = any> extends EventEmitter<PoolEvents> implements AsyncDisp
   /** `task(...args)` for every argument list, in input order. */
   starmap<T extends TaskRef<M>>(task: T, iterable: Input<TaskArgs<M, T>>, options?: ChunkOptions): Promise<TaskResult<M, T>[]> {
     try {
-      return this.#map<TaskResult<M, T>>(task, iterable, options, true);
+      return withCallerStack(this.#map<TaskResult<M, T>>(task, iterable, options, true));
     } catch (error) {
       return Promise.reject(error);
     }

@@ -7,7 +7,7 @@
  * realm, so `instanceof` holds for them.
  */
 import { types } from 'node:util';
-import type { Serialization } from '../src';
+import { ProcessPoolExecutor, type Serialization } from '../src';
 import { fixture, rejectionOf, usePools } from './helpers';
 
 const VALUES = fixture('values.js');
@@ -178,6 +178,34 @@ describe.each<Serialization>(['advanced', 'json'])('task errors (%s)', (serializ
     const error = await rejectionOf<Error>(pool.apply('rangeError'));
     expect(error.stack).toContain(ERRORS);
     expect(error.stack).toContain('out of range');
+  });
+
+  test("and below it the parent's: the code that awaited the call, for every kind of call", async () => {
+    const pool = makePool({ module: ERRORS, serialization, processes: 1 });
+    // Named, so that their frames can be looked for.
+    async function callerOfApply() {
+      await pool.apply('rangeError');
+    }
+    async function callerOfMap() {
+      await pool.map('rangeError', [1]);
+    }
+    async function callerOfImap() {
+      for await (const _ of pool.imap('rangeError', [1]));
+    }
+    async function callerOfGet() {
+      await pool.applyAsync('rangeError').get();
+    }
+    await using executor = new ProcessPoolExecutor({ maxWorkers: 1, module: ERRORS, serialization });
+    async function callerOfSubmit() {
+      await executor.submit('rangeError');
+    }
+    for (const caller of [callerOfApply, callerOfMap, callerOfImap, callerOfGet, callerOfSubmit]) {
+      const { stack } = await rejectionOf<Error>(caller());
+      const [child, parent] = stack!.split('--- awaited in the parent process');
+      expect(child).toContain(ERRORS);
+      // "at async caller (...)" from Node, "at caller (...)" under jest, whose source maps rewrite the frames.
+      expect(parent).toMatch(new RegExp(`at (async )?${caller.name} \\(${__filename}`));
+    }
   });
 
   test("a custom error class keeps its name and properties", async () => {

@@ -7,6 +7,7 @@
  * iteration, as an async generator's would.
  */
 import { Call, type CallSettings } from './call';
+import { withCallerStack } from './caller-stack';
 import { Wakeup, deadlineIn } from './deadline';
 import { CancelledError, PoolStateError, TimeoutError } from '../errors';
 import type { Engine, OpenInput } from '../scheduler/engine';
@@ -117,7 +118,7 @@ export class ImapIterator<R> extends Call implements AsyncIterableIterator<R>, O
   next(): Promise<IteratorResult<R>> {
     const result = this.#previous.then(() => this.#next());
     this.#previous = result.catch(() => undefined);
-    return result;
+    return withCallerStack(result);
   }
 
   /** Stop: read no more input, drop the chunks that have not started. */
