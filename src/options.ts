@@ -33,10 +33,11 @@ export interface PoolOptions<M = any> {
   processes?: number;
   /**
    * Module whose exports string task names refer to: a path (a relative one resolves against
-   * `process.cwd()` when the pool is created), a `file:` URL string, or a package name. JavaScript
-   * (`.js`, `.cjs`, `.mjs`) or TypeScript (`.ts`, `.cts`, `.mts`), ES module or CommonJS.
+   * `process.cwd()` when the pool is created), a `file:` URL (`new URL('./tasks.js', import.meta.url)`, or
+   * its string), or a package name. JavaScript (`.js`, `.cjs`, `.mjs`) or TypeScript (`.ts`, `.cts`,
+   * `.mts`), ES module or CommonJS.
    */
-  module?: string;
+  module?: string | URL;
   /** Run once in every child, replacements included, before that child's first task. */
   initializer?: NoInfer<TaskRef<M>>;
   /** Arguments for `initializer`. @default [] */
@@ -112,7 +113,7 @@ export interface CallbackOptions<T> {
 /** @internal The options filled in, as the engine reads them. */
 export interface ResolvedPoolOptions {
   processes: number;
-  module: string | undefined;
+  module: string | URL | undefined;
   initializer: TaskRef | undefined;
   initargs: unknown[];
   maxTasksPerChild: number;
@@ -141,8 +142,8 @@ export function resolvePoolOptions(options: PoolOptions = {}, processesName = 'p
   checkOneOf('serialization', serialization, ['advanced', 'json']);
   checkOneOf('stdout', stdout, ['inherit', 'ignore', 'pipe']);
   checkOneOf('stderr', stderr, ['inherit', 'ignore', 'pipe']);
-  if (options.module !== undefined && typeof options.module !== 'string') {
-    throw new TypeError(`Expected \`module\` to be a module path, got ${describe(options.module)}.`);
+  if (options.module !== undefined && typeof options.module !== 'string' && !(options.module instanceof URL)) {
+    throw new TypeError(`Expected \`module\` to be a module path or a file: URL, got ${describe(options.module)}.`);
   }
   if (options.initargs !== undefined && !Array.isArray(options.initargs)) {
     throw new TypeError(`Expected \`initargs\` to be an array of arguments, got ${describe(options.initargs)}.`);

@@ -8,8 +8,11 @@ export type AnyFunction = (...args: any[]) => any;
 
 /** An export of any module; `name` defaults to `'default'`. */
 export interface ModuleTaskRef {
-  /** The module: a path (relative ones resolve against `process.cwd()` when the pool is created), a `file:` URL string, or a package name. */
-  module: string;
+  /**
+   * The module: a path (relative ones resolve against `process.cwd()` when the pool is created), a `file:`
+   * URL or its string, or a package name.
+   */
+  module: string | URL;
   /** The export to run. @default 'default' */
   name?: string;
 }

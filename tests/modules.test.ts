@@ -70,9 +70,19 @@ describe('task modules', () => {
     await expect(pool.apply({ module: fixture('default-export.js'), name: 'default' }, ['yo'])).resolves.toBe('YO!');
   });
 
-  test('a file: URL names a module too', async () => {
+  test('a file: URL names a module too, as a string or as a URL', async () => {
     const pool = makePool({ module: pathToFileURL(fixture('cjs-tasks.cjs')).href });
     await expect(pool.apply('twice', [5])).resolves.toBe(10);
+    const byUrl = makePool({ module: pathToFileURL(fixture('cjs-tasks.cjs')) });
+    await expect(byUrl.apply('twice', [6])).resolves.toBe(12);
+    await expect(byUrl.apply({ module: pathToFileURL(fixture('esm-tasks.mjs')), name: 'moduleUrl' })).resolves.toBe(
+      pathToFileURL(fixture('esm-tasks.mjs')).href,
+    );
+  });
+
+  test('a URL that is not a file is refused, saying so', async () => {
+    expect(() => makePool({ module: new URL('https://example.com/tasks.js') })).toThrow(/https:\/\/example\.com\/tasks\.js is not a file: URL/);
+    await expect(makePool().apply({ module: new URL('data:text/javascript,x'), name: 'x' })).rejects.toThrow(TypeError);
   });
 });
 

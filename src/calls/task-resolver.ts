@@ -19,7 +19,7 @@ export class TaskResolver {
   readonly #sources = new Map<string, TaskSpec>();
   readonly #modules = new Map<string, TaskSpec>();
 
-  constructor(baseDir: string, defaultModule: string | undefined) {
+  constructor(baseDir: string, defaultModule: string | URL | undefined) {
     this.#baseDir = baseDir;
     this.#defaultModule = defaultModule === undefined ? undefined : this.#resolveModule(defaultModule);
   }
@@ -41,8 +41,9 @@ export class TaskResolver {
       return this.#moduleSpec(this.#defaultModule, ref);
     }
     if (typeof ref === 'function') return this.#resolveInline(ref as AnyFunction);
-    if (typeof ref === 'object' && ref !== null && typeof (ref as ModuleTaskRef).module === 'string') {
-      const { module, name = 'default' } = ref as ModuleTaskRef;
+    const module = typeof ref === 'object' && ref !== null ? (ref as ModuleTaskRef).module : undefined;
+    if (typeof module === 'string' || module instanceof URL) {
+      const { name = 'default' } = ref as ModuleTaskRef;
       if (typeof name !== 'string') throw new TypeError(`The ${role}'s \`name\` must be a string, got ${typeof name}.`);
       return this.#moduleSpec(this.#resolveModule(module), name);
     }
@@ -78,7 +79,14 @@ export class TaskResolver {
     return spec;
   }
 
-  #resolveModule(module: string): string {
+  /** @throws TypeError for a URL the children cannot load from (not `file:`). */
+  #resolveModule(module: string | URL): string {
+    if (module instanceof URL) {
+      if (module.protocol !== 'file:') {
+        throw new TypeError(`A task module must be a file; ${module.href} is not a file: URL.`);
+      }
+      return module.href;
+    }
     if (path.isAbsolute(module) || module.startsWith('file:')) return module;
     if (module.startsWith('.')) return path.resolve(this.#baseDir, module);
     return module; // a package name: the child resolves it from baseDir
