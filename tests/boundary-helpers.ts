@@ -423,6 +423,9 @@ const MESSAGE_LOST = new Set(['messageThrows', 'messageNumber', 'revokedProxy'])
 const NAME_LOST = new Set(['nameThrows', 'nullPrototype', 'revokedProxy']);
 /** ... after which its stack cannot be read, or is not a string. */
 const STACK_LOST = new Set(['messageThrows', 'nameThrows', 'stackNumber', 'revokedProxy']);
+// Where an error's stack is an accessor of its own (Node 22 and later), reading it through a proxy gives
+// undefined: the child cannot see it, and the error crosses without it.
+if (typeof Object.getOwnPropertyDescriptor(new Error(), 'stack')?.get === 'function') STACK_LOST.add('proxy');
 
 const BUILT_IN_ERRORS: Record<string, new (...args: any[]) => Error> = {
   Error,
@@ -454,8 +457,29 @@ function nameOf(recipe: ErrorRecipe): string {
 function dataDifference(actual: unknown, data: unknown, serialization: Serialization, path: string): string | undefined {
   const expected = trip(data, serialization);
   if (!expected.sent) return `${path}: the test's own data could not be sent (${expected.why})`;
-  const problem = difference(actual, expected.value, { orderedKeys: false });
+  // serialize-error drops an own key named __proto__ from what it rebuilds, at any depth: copied back with an
+  // assignment it would set the prototype instead (a door to prototype pollution).
+  const problem = difference(actual, withoutProtoKeys(expected.value), { orderedKeys: false });
   return problem === undefined ? undefined : `${path}: ${problem}`;
+}
+
+/** A copy of plain data without own keys named __proto__, at any depth. */
+function withoutProtoKeys(value: unknown, seen = new Map<object, unknown>()): unknown {
+  if (typeof value !== 'object' || value === null || ArrayBuffer.isView(value) || value instanceof Date || value instanceof RegExp) return value;
+  if (seen.has(value)) return seen.get(value);
+  if (Array.isArray(value)) {
+    const copy: unknown[] = [];
+    seen.set(value, copy);
+    for (const item of value) copy.push(withoutProtoKeys(item, seen));
+    return copy;
+  }
+  if (value instanceof Map || value instanceof Set || Object.getPrototypeOf(value) !== Object.prototype) return value;
+  const copy: Record<string, unknown> = {};
+  seen.set(value, copy);
+  for (const key of Object.keys(value)) {
+    if (key !== '__proto__') copy[key] = withoutProtoKeys((value as Record<string, unknown>)[key], seen);
+  }
+  return copy;
 }
 
 /**
