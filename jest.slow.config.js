@@ -4,6 +4,7 @@ const base = require('./jest.config');
 
 // Read by tests/boundary-properties.test.ts and tests/fault-soak.test.ts, in the workers jest starts.
 process.env.FORKPOOL_PROPERTY_RUNS ??= '1000';
+process.env.FORKPOOL_PROPERTY_SEED ??= 'random';
 process.env.FORKPOOL_FAULT_SOAK_TASKS ??= '20000';
 
 /** @type {import('jest').Config} */
