@@ -8,8 +8,8 @@ import path from 'node:path';
 import ts from 'typescript';
 import { BENCH, TRANSPILED } from './paths';
 
-/** Directories of bench/ that hold no TypeScript for the measuring processes. */
-const SKIP = new Set(['python', 'tasks']);
+/** Directories of bench/ that hold no TypeScript for the measuring processes (node_modules: the peers' own sources). */
+const SKIP = new Set(['python', 'tasks', 'node_modules']);
 
 /** Transpile bench/**\/*.ts into TRANSPILED/bench/, keeping the layout; returns the path of measure.js. */
 export function transpileBench(): string {

@@ -29,8 +29,8 @@ export interface RunInfo {
   python: string | null;
   /** B's CPU task: loop iterations per runtime. */
   cpuIterations: { node: number; python: number | null };
-  /** gzip: the directory, and how many files of how many bytes. */
-  gzip: { dir: string; files: number; bytes: number };
+  /** gzip: the directory, and how many files of how many bytes; null when the run leaves gzip out. */
+  gzip: { dir: string; files: number; bytes: number } | null;
   /** Peers and workloads this run left out (filters, no python3). */
   skipped: string[];
 }
@@ -368,8 +368,7 @@ ${mainTable(summary, sizes.workers)}
 - D: from the pool's constructor to the first result of one tiny call, ${sizes.workers} workers; raw fork: ${sizes.workers} forked children, the first answer.
 - E: from the pool's constructor to the last result of ${sizes.workers} CPU tasks of ${sizes.coarseTaskMs} ms each (one per worker), in one map where the pool has one (default chunksize), else one call each.
 - F: a warm pool, after ${sizes.workers * 1000} tiny calls: one CPU task of ${sizes.headLongMs} ms, then ${sizes.headShortsPerWorker * sizes.workers} of ${sizes.headShortMs} ms, one call each; the time until the last short one has finished.
-- gzip: every file of \`${run.gzip.dir}\` (${run.gzip.files} files, ${(run.gzip.bytes / 1048576).toFixed(1)} MiB), \`zlib.gzipSync\` level 9 in the worker, one call per file, largest first; serial: ${serialGzip === undefined || serialGzip.values.length === 0 ? '—' : `${serialGzip.median.toFixed(0)} ms`}.
-- idle: RSS of the children after a round of tiny calls and ${sizes.idleSettleMs} ms of rest, plus what the parent grew (threads live in the parent); raw fork's two children are the "two bare node processes".
+${run.gzip === null ? '' : `- gzip: every file of \`${run.gzip.dir}\` (${run.gzip.files} files, ${(run.gzip.bytes / 1048576).toFixed(1)} MiB), \`zlib.gzipSync\` level 9 in the worker, one call per file, largest first; serial: ${serialGzip === undefined || serialGzip.values.length === 0 ? '—' : `${serialGzip.median.toFixed(0)} ms`}.\n`}- idle: RSS of the children after a round of tiny calls and ${sizes.idleSettleMs} ms of rest, plus what the parent grew (threads live in the parent); raw fork's two children are the "two bare node processes".
 
 ## Targets
 

@@ -257,7 +257,8 @@ async function main(): Promise<void> {
     progress(index + 1, jobs.length, job, outcome);
   }
 
-  const gzipFiles = gzipInputs(GZIP_DIR, plan.sizes.gzipMaxFileBytes);
+  // Read only when the run has the workload: a run without it needs no typescript package to read.
+  const gzipFiles = workloads.includes('gzip') ? gzipInputs(GZIP_DIR, plan.sizes.gzipMaxFileBytes) : null;
   const run: RunInfo = {
     command: rerunCommand(args),
     quick: options.quick,
@@ -271,11 +272,14 @@ async function main(): Promise<void> {
     node: process.version,
     python,
     cpuIterations,
-    gzip: {
-      dir: path.relative(ROOT, GZIP_DIR),
-      files: gzipFiles.length,
-      bytes: gzipFiles.reduce((sum, { size }) => sum + size, 0),
-    },
+    gzip:
+      gzipFiles === null
+        ? null
+        : {
+            dir: path.relative(ROOT, GZIP_DIR),
+            files: gzipFiles.length,
+            bytes: gzipFiles.reduce((sum, { size }) => sum + size, 0),
+          },
     skipped,
   };
   const summary = summarize(samples);
