@@ -67,6 +67,7 @@ export class Pool<M = any> extends EventEmitter<PoolEvents> implements AsyncDisp
   readonly #engine: Engine;
   readonly #resolver: TaskResolver;
   readonly #taskTimeout: number | undefined;
+  #defaultSettings: CallSettings | undefined;
 
   /**
    * Start the children (`minProcesses` of them, by default all `processes`).
@@ -267,7 +268,9 @@ export class Pool<M = any> extends EventEmitter<PoolEvents> implements AsyncDisp
   }
 
   #callOptions(options: CallOptions | undefined): CallSettings {
-    return { timeout: options?.timeout ?? this.#taskTimeout, signal: options?.signal, onEvent: options?.onEvent };
+    // Most calls pass no options: they share one settings object (no call changes its settings).
+    if (options === undefined) return (this.#defaultSettings ??= { timeout: this.#taskTimeout, signal: undefined });
+    return { timeout: options.timeout ?? this.#taskTimeout, signal: options.signal, onEvent: options.onEvent };
   }
 }
 

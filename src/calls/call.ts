@@ -24,16 +24,24 @@ export abstract class Call implements TaskSink {
   readonly #options: CallSettings;
   /** Whether each input is an argument list (apply, starmap) or a single argument (map, imap). */
   readonly #spread: boolean;
-  /** Submitted and not settled. */
-  readonly #live = new Set<Task>();
-  readonly #onAbort = () => this.aborted(this.#options.signal!.reason);
+  /**
+   * Submitted and not settled. An apply has one task, and making a Set for it costs a tiny call more than
+   * the rest of its bookkeeping: the Set is made at a second task.
+   */
+  #live: Task | Set<Task> | undefined = undefined;
+  /** Made only for a call with a signal: most calls have none. */
+  readonly #onAbort: (() => void) | undefined;
 
   constructor(engine: Engine, spec: TaskSpec, options: CallSettings, spread: boolean) {
     this.engine = engine;
     this.#spec = spec;
     this.#options = options;
     this.#spread = spread;
-    options.signal?.addEventListener('abort', this.#onAbort, { once: true });
+    const { signal } = options;
+    if (signal !== undefined) {
+      this.#onAbort = () => this.aborted(signal.reason);
+      signal.addEventListener('abort', this.#onAbort, { once: true });
+    }
   }
 
   abstract resolveChunk(task: Task, values: ChunkValues): void;
@@ -50,13 +58,32 @@ export abstract class Call implements TaskSink {
   }
 
   resolveTask(task: Task, values: ChunkValues): void {
-    this.#live.delete(task);
+    this.#forget(task);
     this.resolveChunk(task, values);
   }
 
   rejectTask(task: Task, error: unknown, index?: number): void {
-    this.#live.delete(task);
+    this.#forget(task);
     this.rejectChunk(task, error, index);
+  }
+
+  /** The tasks submitted and not settled, in the order they were submitted. */
+  #liveTasks(): Task[] {
+    const live = this.#live;
+    return live === undefined ? [] : live instanceof Set ? [...live] : [live];
+  }
+
+  #remember(task: Task): void {
+    const live = this.#live;
+    if (live === undefined) this.#live = task;
+    else if (live instanceof Set) live.add(task);
+    else this.#live = new Set([live, task]);
+  }
+
+  #forget(task: Task): void {
+    const live = this.#live;
+    if (live === task) this.#live = undefined;
+    else if (live instanceof Set) live.delete(task);
   }
 
   /** Queue one chunk of calls; once the signal is aborted, reject it instead. */
@@ -68,29 +95,28 @@ export abstract class Call implements TaskSink {
       this.rejectTask(task, signal.reason);
       return;
     }
-    this.#live.add(task);
+    this.#remember(task);
     this.engine.submit(task);
   }
 
   /** The signal was aborted: every task of the call rejects with its reason. */
   protected aborted(reason: unknown): void {
-    for (const task of [...this.#live]) this.engine.abort(task, reason);
+    for (const task of this.#liveTasks()) this.engine.abort(task, reason);
   }
 
   /** Cancel the tasks no child has begun, wherever they wait; returns them. */
   protected cancelNotStarted(): Task[] {
-    const cancelled: Task[] = [];
-    for (const task of this.#live) {
-      if (this.engine.cancel(task)) cancelled.push(task);
-    }
-    for (const task of cancelled) this.#live.delete(task);
+    const cancelled = this.#liveTasks().filter((task) => this.engine.cancel(task));
+    for (const task of cancelled) this.#forget(task);
     return cancelled;
   }
 
   /** Drop whatever of this call has not started (what has goes on, its outcome ignored), and stop listening. */
   protected end(): void {
-    this.#options.signal?.removeEventListener('abort', this.#onAbort);
-    for (const task of this.#live) this.engine.discard(task);
-    this.#live.clear();
+    if (this.#onAbort !== undefined) this.#options.signal!.removeEventListener('abort', this.#onAbort);
+    if (this.#live === undefined) return;
+    const live = this.#liveTasks();
+    this.#live = undefined;
+    for (const task of live) this.engine.discard(task);
   }
 }

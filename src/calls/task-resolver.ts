@@ -17,7 +17,8 @@ export class TaskResolver {
   readonly #functions = new WeakMap<AnyFunction, TaskSpec>();
   /** By source text too: an arrow written in a call is a new function object every time. */
   readonly #sources = new Map<string, TaskSpec>();
-  readonly #modules = new Map<string, TaskSpec>();
+  /** By module, then export name: no key is built per call, which a tiny call would notice. */
+  readonly #modules = new Map<string, Map<string, TaskSpec>>();
 
   constructor(baseDir: string, defaultModule: string | URL | undefined) {
     this.#baseDir = baseDir;
@@ -70,11 +71,12 @@ export class TaskResolver {
   }
 
   #moduleSpec(module: string, name: string): TaskSpec {
-    const key = `${module}\0${name}`;
-    let spec = this.#modules.get(key);
+    let byName = this.#modules.get(module);
+    if (byName === undefined) this.#modules.set(module, (byName = new Map()));
+    let spec = byName.get(name);
     if (spec === undefined) {
       spec = { id: nextSpecId++, kind: 'module', module, name, baseDir: this.#baseDir };
-      this.#modules.set(key, spec);
+      byName.set(name, spec);
     }
     return spec;
   }
