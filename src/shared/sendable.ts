@@ -132,7 +132,7 @@ export const MAX_CLONE_DEPTH = 1000;
  * serializer to report.
  */
 export function findTooDeep(value: unknown, what: string): string | undefined {
-  if (typeof value !== 'object' || value === null) return undefined;
+  if (typeof value !== 'object' || value === null || isSmallFlatArray(value, 0)) return undefined;
   const seen = new Set<object>();
   const stack: Array<{ value: object; depth: number }> = [{ value, depth: 0 }];
   const push = (child: unknown, depth: number) => {
@@ -163,6 +163,25 @@ export function findTooDeep(value: unknown, what: string): string | undefined {
 }
 
 /** What in `value` cannot be sent with `serialization`, if anything, for a report that names `what`. */
+/**
+ * An array of a few primitives, or of a few such arrays: the argument lists of most calls. They are checked
+ * here without the walk's allocations, which a tiny task would pay for on every call.
+ */
+function isSmallFlatArray(value: object, depth: number): boolean {
+  if (!Array.isArray(value)) return false;
+  try {
+    if (value.length > 16) return false;
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      if (typeof item === 'object' && item !== null && !(depth === 0 && isSmallFlatArray(item, 1))) return false;
+    }
+    return true;
+  } catch {
+    // A proxy or a getter that throws: the walk handles it.
+    return false;
+  }
+}
+
 export function findUnsendable(value: unknown, serialization: 'advanced' | 'json', what: string): string | undefined {
   return serialization === 'json' ? findJsonUnsendable(value, what) : findTooDeep(value, what);
 }
