@@ -27,6 +27,8 @@ export interface RunInfo {
   cores: number;
   node: string;
   python: string | null;
+  /** Python's multiprocessing start method. */
+  pythonStart: string;
   /** B's CPU task: loop iterations per runtime. */
   cpuIterations: { node: number; python: number | null };
   /** gzip: the directory, and how many files of how many bytes; null when the run leaves gzip out. */
@@ -391,7 +393,7 @@ ${issues.length > 0 ? `\n## Problems\n\n${issues.map((issue) => `- ${issue}`).jo
 - Pools: forkpool through its built package (\`dist/\`), jest-worker (child processes), worker-farm, tinypool
   (\`runtime: 'child_process'\`), workerpool (\`workerType: 'process'\`), piscina (worker threads: the in-process
   reference), a raw \`fork()\` + \`process.send\` baseline (calls pushed round-robin, no queue), and Python's
-  \`multiprocessing.Pool\` and \`concurrent.futures.ProcessPoolExecutor\` (start method \`spawn\`).
+  \`multiprocessing.Pool\` and \`concurrent.futures.ProcessPoolExecutor\` (start method \`${run.pythonStart}\`).
 - Every pool has ${sizes.workers} workers and its own defaults otherwise: JSON over the IPC channel for worker-farm, tinypool,
   workerpool and the raw baseline, Node's \`'advanced'\` serialization for forkpool and jest-worker. In C every
   child-process pool uses the advanced channel, so that a Buffer crosses as bytes.

@@ -24,7 +24,12 @@ import { gzipInputs } from './workloads/gzip';
 const PYTHON = 'python3';
 /** No site-packages: the harness needs only the standard library, and site hooks slow every interpreter start. */
 const PYTHON_FLAGS = ['-S'];
-const PYTHON_START_METHOD = 'spawn';
+/**
+ * How Python's pools start their workers. 'spawn' (a fresh interpreter, as on macOS and Windows) by default;
+ * 'fork' copies the running interpreter in a few milliseconds, which no Node pool can do: E and D move most.
+ */
+const PYTHON_START_METHODS = ['spawn', 'fork', 'forkserver'] as const;
+type PythonStartMethod = (typeof PYTHON_START_METHODS)[number];
 
 const HELP = `Usage: npm run bench -- [options]
 
@@ -34,6 +39,7 @@ const HELP = `Usage: npm run bench -- [options]
   --peers <a,b,...>    only these pools: ${PEER_INFO.map((peer) => peer.id).join(', ')}
   --workloads <a,...>  only these workloads: ${WORKLOAD_INFO.map((workload) => workload.id).join(', ')}
   --no-python          leave Python's pools out
+  --python-start <m>   how Python's pools start workers: spawn (default), fork or forkserver
   --no-build           use dist/ as it is, without building it first
   --out <file>         where to write the report (default bench/RESULTS.md)
 `;
@@ -45,12 +51,13 @@ interface Options {
   peers: Set<PeerId> | undefined;
   workloads: Set<WorkloadId> | undefined;
   python: boolean;
+  pythonStart: PythonStartMethod;
   build: boolean;
   out: string;
 }
 
 function parseArgs(args: string[]): Options {
-  const options: Options = { quick: false, reps: undefined, workers: undefined, peers: undefined, workloads: undefined, python: true, build: true, out: DEFAULT_RESULTS };
+  const options: Options = { quick: false, reps: undefined, workers: undefined, peers: undefined, workloads: undefined, python: true, pythonStart: 'spawn', build: true, out: DEFAULT_RESULTS };
   const value = (i: number) => {
     if (args[i + 1] === undefined) fail(`${args[i]} needs a value.`);
     return args[i + 1];
@@ -77,6 +84,12 @@ function parseArgs(args: string[]): Options {
       case '--no-python':
         options.python = false;
         break;
+      case '--python-start': {
+        const method = value(i++);
+        if (!PYTHON_START_METHODS.includes(method as PythonStartMethod)) fail(`--python-start: one of ${PYTHON_START_METHODS.join(', ')}.`);
+        options.pythonStart = method as PythonStartMethod;
+        break;
+      }
       case '--no-build':
         options.build = false;
         break;
@@ -247,7 +260,7 @@ async function main(): Promise<void> {
       sizes: plan.sizes,
       cpuIterations: job.peer.runtime === 'python' ? cpuIterations.python ?? 0 : cpuIterations.node,
       gzipDir: GZIP_DIR,
-      startMethod: PYTHON_START_METHOD,
+      startMethod: options.pythonStart,
     };
     const outcome =
       job.peer.runtime === 'python'
@@ -271,6 +284,7 @@ async function main(): Promise<void> {
     cores: os.availableParallelism(),
     node: process.version,
     python,
+    pythonStart: options.pythonStart,
     cpuIterations,
     gzip:
       gzipFiles === null
