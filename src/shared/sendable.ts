@@ -162,7 +162,6 @@ export function findTooDeep(value: unknown, what: string): string | undefined {
   return undefined;
 }
 
-/** What in `value` cannot be sent with `serialization`, if anything, for a report that names `what`. */
 /**
  * An array of a few primitives, or of a few such arrays: the argument lists of most calls. They are checked
  * here without the walk's allocations, which a tiny task would pay for on every call.
@@ -182,6 +181,7 @@ function isSmallFlatArray(value: object, depth: number): boolean {
   }
 }
 
+/** What in `value` cannot be sent with `serialization`, if anything, for a report that names `what`. */
 export function findUnsendable(value: unknown, serialization: 'advanced' | 'json', what: string): string | undefined {
   return serialization === 'json' ? findJsonUnsendable(value, what) : findTooDeep(value, what);
 }
