@@ -118,12 +118,7 @@ export class ProcessPoolExecutor<M = any> extends EventEmitter<PoolEvents> imple
   /** Schedule `task(...args)`. @throws PoolStateError after shutdown(). */
   submit<T extends TaskRef<M>>(task: T, ...args: TaskArgs<M, T>): Future<TaskResult<M, T>> {
     this.#checkOpen();
-    const future = new Future<TaskResult<M, T>>(this.#engine, this.#resolver.resolve(task), args, this.#taskTimeout);
-    if (!future.done()) {
-      this.#pending.add(future);
-      future.addDoneCallback(() => this.#pending.delete(future));
-    }
-    return future;
+    return new Future<TaskResult<M, T>>(this.#engine, this.#resolver.resolve(task), args, this.#taskTimeout, this.#pending);
   }
 
   /**

@@ -1,17 +1,21 @@
 /**
  * Future: concurrent.futures' handle on one submitted call, and a PromiseLike of its result.
  */
-import pDefer from 'p-defer';
+import pDefer, { type DeferredPromise } from 'p-defer';
 import { reportCallbackError } from './calls/callback-warning';
-import { withCallerStack } from './calls/caller-stack';
+import { appendCallerStack } from './calls/caller-stack';
 import { withTimeout } from './calls/deadline';
 import { CancelledError } from './errors';
 import { checkTimeout } from './options';
 import type { Engine } from './scheduler/engine';
 import { Task, type TaskSink } from './scheduler/task';
+import type { ChunkValues } from './shared/packing';
 import type { TaskSpec } from './shared/protocol';
 
 type FutureOutcome = { value: unknown } | { error: unknown } | { cancelled: true };
+
+/** Set by Future's static block: the sink reaches the future's private #finish through it. */
+let finishFuture: (future: Future<any>, outcome: FutureOutcome) => void;
 
 /**
  * The handle on one call submitted with {@link ProcessPoolExecutor.submit}: Python's
@@ -46,18 +50,25 @@ export class Future<T = unknown> implements PromiseLike<T> {
   readonly #engine: Engine;
   readonly #task: Task;
   // Typed without T, so that a Future<number> is also a Future<unknown>.
-  readonly #settled = pDefer<FutureOutcome>();
   #outcome: FutureOutcome | undefined;
-  #callbacks: Array<(future: Future<any>) => void> = [];
-  readonly #sink: TaskSink = {
-    resolveTask: (_task, values) => this.#finish({ value: values[0] }),
-    rejectTask: (_task, error) => this.#finish({ error }),
-  };
+  // What follows is made only when first needed: a hundred thousand tiny futures pending at once each pay
+  // for what they hold, and most are awaited once, without a timeout or a done callback.
+  /** Resolved with the outcome, for those waiting on it; made by the first wait before the future is done. */
+  #settled: DeferredPromise<FutureOutcome> | undefined;
+  #callbacks: Array<(future: Future<any>) => void> | undefined;
+  /** The executor's futures that are not done, which this one leaves when it is. */
+  readonly #pending: Set<Future<any>> | undefined;
+
+  static {
+    finishFuture = (future, outcome) => future.#finish(outcome);
+  }
 
   /** @internal Created by ProcessPoolExecutor.submit. */
-  constructor(engine: Engine, spec: TaskSpec, args: unknown[], timeout: number | undefined) {
+  constructor(engine: Engine, spec: TaskSpec, args: unknown[], timeout: number | undefined, pending?: Set<Future<any>>) {
     this.#engine = engine;
-    this.#task = new Task(spec, [args], true, this.#sink, 0, 0, timeout);
+    this.#pending = pending;
+    this.#task = new Task(spec, [args], true, new FutureSink(this), 0, 0, timeout);
+    pending?.add(this);
     engine.submit(this.#task);
   }
 
@@ -97,12 +108,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
    * TimeoutError if it is not done within `timeout` ms (the call goes on).
    */
   result(timeout?: number): Promise<T> {
-    return withCallerStack(
-      this.#await(timeout).then((outcome) => {
-        if ('value' in outcome) return outcome.value as T;
-        throw 'error' in outcome ? outcome.error : cancelledError();
-      }),
-    );
+    return this.#await(timeout).then(valueOf) as Promise<T>;
   }
 
   /** The call's error, or null if it succeeded; rejects like {@link result} when cancelled or late. */
@@ -116,7 +122,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
   /** Call `fn(future)` once when the future is done; at once if it already is. */
   addDoneCallback(fn: (future: Future<T>) => void): void {
     if (typeof fn !== 'function') throw new TypeError(`Expected a callback function, got ${typeof fn}.`);
-    if (this.#outcome === undefined) this.#callbacks.push(fn);
+    if (this.#outcome === undefined) (this.#callbacks ??= []).push(fn);
     else this.#invoke(fn);
   }
 
@@ -130,16 +136,18 @@ export class Future<T = unknown> implements PromiseLike<T> {
 
   #await(timeout: number | undefined): Promise<FutureOutcome> {
     checkTimeout('timeout', timeout);
-    return withTimeout(this.#settled.promise, timeout, `The future was not done within ${timeout} ms.`);
+    const settled = this.#outcome !== undefined ? Promise.resolve(this.#outcome) : (this.#settled ??= pDefer()).promise;
+    return withTimeout(settled, timeout, `The future was not done within ${timeout} ms.`);
   }
 
   #finish(outcome: FutureOutcome): void {
     if (this.#outcome !== undefined) return;
     this.#outcome = outcome;
-    this.#settled.resolve(outcome);
+    this.#settled?.resolve(outcome);
+    this.#pending?.delete(this);
     const callbacks = this.#callbacks;
-    this.#callbacks = [];
-    for (const fn of callbacks) this.#invoke(fn);
+    this.#callbacks = undefined;
+    for (const fn of callbacks ?? []) this.#invoke(fn);
   }
 
   #invoke(fn: (future: Future<any>) => void): void {
@@ -148,6 +156,25 @@ export class Future<T = unknown> implements PromiseLike<T> {
     } catch (error) {
       reportCallbackError(error, 'done callback');
     }
+  }
+}
+
+/** The result an outcome stands for, or its error thrown with the frames of the code awaiting it. */
+function valueOf(outcome: FutureOutcome): unknown {
+  if ('value' in outcome) return outcome.value;
+  throw appendCallerStack('error' in outcome ? outcome.error : cancelledError(), valueOf);
+}
+
+/** Where a future's task reports: one small object per future rather than an object and two closures. */
+class FutureSink implements TaskSink {
+  constructor(readonly future: Future<any>) {}
+
+  resolveTask(_task: Task, values: ChunkValues): void {
+    finishFuture(this.future, { value: values[0] });
+  }
+
+  rejectTask(_task: Task, error: unknown): void {
+    finishFuture(this.future, { error });
   }
 }
 
