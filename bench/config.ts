@@ -105,6 +105,7 @@ const POOL_WORKLOADS: readonly WorkloadId[] = ['A-call', 'B', 'C', 'D', 'idle'];
 
 export const PEER_INFO: readonly PeerInfo[] = [
   { id: 'forkpool', label: 'forkpool', runtime: 'node', workloads: ['A-call', 'A-emit', 'A-map1', 'A-map', 'A-map-warm', 'B', 'C', 'D', 'E', 'F', 'gzip', 'idle'] },
+  { id: 'forkpool-executor', label: 'forkpool executor', runtime: 'node', workloads: ['A-call'] },
   { id: 'jest-worker', label: 'jest-worker', runtime: 'node', workloads: [...POOL_WORKLOADS, 'E', 'F', 'gzip'] },
   { id: 'worker-farm', label: 'worker-farm', runtime: 'node', workloads: POOL_WORKLOADS },
   { id: 'tinypool', label: 'tinypool (child_process)', runtime: 'node', workloads: POOL_WORKLOADS },

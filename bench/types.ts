@@ -32,6 +32,8 @@ export type WorkloadId =
 
 export type NodePeerId =
   | 'forkpool'
+  /** forkpool's ProcessPoolExecutor: a Future per call. */
+  | 'forkpool-executor'
   | 'jest-worker'
   | 'worker-farm'
   | 'tinypool'

@@ -7,6 +7,7 @@ import type { NodePeer } from './types';
 
 const LOADERS: Record<NodePeerId, () => NodePeer> = {
   forkpool: () => (require('./forkpool') as typeof import('./forkpool')).peer,
+  'forkpool-executor': () => (require('./forkpool-executor') as typeof import('./forkpool-executor')).peer,
   'jest-worker': () => (require('./jest-worker') as typeof import('./jest-worker')).peer,
   'worker-farm': () => (require('./worker-farm') as typeof import('./worker-farm')).peer,
   tinypool: () => (require('./tinypool') as typeof import('./tinypool')).peer,
