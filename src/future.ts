@@ -3,7 +3,7 @@
  */
 import pDefer, { type DeferredPromise } from 'p-defer';
 import { reportCallbackError } from './calls/callback-warning';
-import { appendCallerStack } from './calls/caller-stack';
+import { appendCallerStack, rethrowWithCallerStack } from './calls/caller-stack';
 import { withTimeout } from './calls/deadline';
 import { CancelledError } from './errors';
 import { checkTimeout } from './options';
@@ -108,7 +108,8 @@ export class Future<T = unknown> implements PromiseLike<T> {
    * TimeoutError if it is not done within `timeout` ms (the call goes on).
    */
   result(timeout?: number): Promise<T> {
-    return this.#await(timeout).then(valueOf) as Promise<T>;
+    // A TimeoutError (the wait itself failed) gets the caller's frames too.
+    return this.#await(timeout).then(valueOf, rethrowWithCallerStack) as Promise<T>;
   }
 
   /** The call's error, or null if it succeeded; rejects like {@link result} when cancelled or late. */

@@ -164,6 +164,31 @@ describe('timeouts', () => {
     await expect(future.exception(20000)).resolves.toBeNull();
   });
 
+  test("a TimeoutError and a CancelledError name the code that awaited them, like a task's error", async () => {
+    const { log, gate } = scratch();
+    const ex = executor();
+    const slow = ex.submit('mark', log, 'slow', gate);
+    const queued = ex.submit('double', 1);
+    expect(queued.cancel()).toBe(true);
+    async function awaitsTooBriefly() {
+      await slow.result(50);
+    }
+    async function awaitsTheCancelled() {
+      await queued;
+    }
+    for (const [caller, type] of [[awaitsTooBriefly, TimeoutError], [awaitsTheCancelled, CancelledError]] as const) {
+      const error = (await caller().then(
+        () => undefined,
+        (caught: unknown) => caught,
+      )) as Error;
+      expect(error).toBeInstanceOf(type);
+      // "at async caller (...)" from Node, "at caller (...)" under jest, whose source maps rewrite the frames.
+      expect(error.stack!.split('--- awaited in the parent process')[1]).toMatch(new RegExp(`at (async )?${caller.name} \\(${__filename}`));
+    }
+    scratch().openGate();
+    await expect(slow).resolves.toBe('slow');
+  });
+
   test('result(timeout) of a future that is already done resolves at once', async () => {
     const ex = executor();
     const future = ex.submit('double', 5);

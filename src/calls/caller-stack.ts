@@ -17,7 +17,8 @@ export function withCallerStack<T>(promise: Promise<T>): Promise<T> {
   return promise.then(undefined, rethrowWithCallerStack);
 }
 
-function rethrowWithCallerStack(error: unknown): never {
+/** A rejection handler: `error` rethrown with the frames of the code awaiting the promise it settles. */
+export function rethrowWithCallerStack(error: unknown): never {
   throw appendCallerStack(error, rethrowWithCallerStack);
 }
 
