@@ -109,7 +109,8 @@ export function unsendableError(what: string, reason: string, cause?: unknown): 
   return error;
 }
 
-function describeError(error: unknown): string {
+/** An error's message, or the thrown value as text, for a report that must not throw itself. */
+export function describeError(error: unknown): string {
   try {
     return error instanceof Error ? error.message : String(error);
   } catch {

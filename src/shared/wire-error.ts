@@ -15,6 +15,7 @@
  *   (structured clone would refuse a symbol or a function a `toJSON` returned; a parent that reads a message
  *   nested a few thousand levels deep runs out of stack, which no handler of ours can catch).
  */
+import { describeError } from './sendable';
 
 /** Plain data, whatever was thrown. */
 export type WireError = unknown;
@@ -51,7 +52,7 @@ export function toWireError(thrown: unknown): WireError {
     return wireOf(thrown);
   } catch (error) {
     // Nothing above is meant to throw; if something does, the parent still learns that the task failed.
-    return { name: 'Error', message: `A task failed with an error that could not be read: ${describe(error)}`, stack: '' };
+    return { name: 'Error', message: `A task failed with an error that could not be read: ${describeError(error)}`, stack: '' };
   }
 }
 
@@ -330,14 +331,6 @@ function stringOf(value: unknown): string | undefined {
     return String(value);
   } catch {
     return undefined;
-  }
-}
-
-function describe(error: unknown): string {
-  try {
-    return error instanceof Error ? error.message : String(error);
-  } catch {
-    return 'an unprintable value';
   }
 }
 
