@@ -22,6 +22,7 @@ import path from 'node:path';
 import { BrokenPoolError, Pool, PoolStateError, TimeoutError, type Serialization } from '../../src';
 import { parentOf } from '../faults-helpers';
 import { isAlive } from '../helpers';
+import { TaskDriver } from './task-driver';
 
 export interface FaultSoakOptions {
   tasks: number;
@@ -216,8 +217,6 @@ export async function runFaultSoak(options: FaultSoakOptions): Promise<FaultSoak
     });
 
   const records: TaskRecord[] = new Array(tasks);
-  let settled = 0;
-  let stalled = false;
 
   /** Whether `error` is a failure this task could have earned; if not, why not. */
   const judgeFailure = (record: TaskRecord, error: unknown): string | undefined => {
@@ -244,110 +243,91 @@ export async function runFaultSoak(options: FaultSoakOptions): Promise<FaultSoak
     }
   };
 
-  await new Promise<void>((resolve) => {
-    let next = 0;
-    let pending = 0;
-    let lastProgress = Date.now();
-    let lastLogged = 0;
-    const watchdog = setInterval(() => {
-      if (Date.now() - lastProgress < stallMs) return;
-      stalled = true;
-      clearInterval(watchdog);
-      resolve();
-    }, 1000);
+  const settle = (i: number, outcome: string, problem?: string): void => {
+    const record = records[i];
+    record.settlements++;
+    if (record.settlements > 1) {
+      problems.push(`task ${i} settled ${record.settlements} times (now ${outcome}, before ${record.outcome})`);
+      return;
+    }
+    record.outcome = outcome;
+    record.problem = problem;
+    const { callbacks } = record;
+    if (callbacks !== undefined && (outcome === 'succeeded' ? callbacks.callback : callbacks.errorCallback) !== 1) {
+      record.problem ??= `get() settled before its ${outcome === 'succeeded' ? 'callback' : 'errorCallback'} was called`;
+    }
+    driver.settled();
+  };
 
-    const settle = (i: number, outcome: string, problem?: string): void => {
-      const record = records[i];
-      record.settlements++;
-      if (record.settlements > 1) {
-        problems.push(`task ${i} settled ${record.settlements} times (now ${outcome}, before ${record.outcome})`);
-        return;
-      }
-      record.outcome = outcome;
-      record.problem = problem;
-      const { callbacks } = record;
-      if (callbacks !== undefined && (outcome === 'succeeded' ? callbacks.callback : callbacks.errorCallback) !== 1) {
-        record.problem ??= `get() settled before its ${outcome === 'succeeded' ? 'callback' : 'errorCallback'} was called`;
-      }
-      if (stalled) return;
-      pending--;
-      settled++;
-      lastProgress = Date.now();
-      if (log !== undefined && settled - lastLogged >= 10_000) {
-        lastLogged = settled;
-        log(`${settled} of ${tasks} settled, ${kills} kills, ${terminates} terminates, ${seen.size} children so far`);
-      }
-      if (settled === tasks) {
-        clearInterval(watchdog);
-        resolve();
-      } else {
-        submit();
-      }
-    };
+  const submitOne = (i: number): void => {
+    const roll = random() * 100;
+    let sum = 0;
+    const kind = MIX.find(([, weight]) => (sum += weight) > roll)?.[0] ?? 'normal';
+    const record: TaskRecord = { kind, pool: current, abortFired: false, settlements: 0 };
+    records[i] = record;
+    const ms = Math.floor(random() * 40) + 1;
+    const args: unknown[] =
+      kind === 'slow' || kind === 'spin' ? [i, ms] : kind === 'failing' ? [i, random() < 0.3] : kind === 'hostileArgument' ? [i, { callback: () => i }] : [i];
+    const callOptions: { timeout?: number; signal?: AbortSignal } = {};
+    // One task in twenty has a timeout, as often shorter as longer than it runs; one in fifty is aborted at
+    // some point, before it starts or while it runs. (Each that catches its task running costs a child.)
+    if (random() < 0.05) callOptions.timeout = record.timeout = Math.floor(random() * 2 * ms) + 1;
+    if (random() < 0.02) {
+      const controller = new AbortController();
+      const reason = Object.assign(new Error(`task ${i} aborted by the soak`), { code: 'E_SOAK_ABORT' });
+      record.abortReason = reason;
+      callOptions.signal = controller.signal;
+      later(random() * 2 * ms, () => {
+        record.abortFired = true;
+        abortsFired++;
+        controller.abort(reason);
+      });
+    }
+    // Some go through applyAsync, whose callbacks must be called once, the right one, before get() settles.
+    let call: Promise<unknown>;
+    if (random() < 0.3) {
+      const counts = (record.callbacks = { callback: 0, errorCallback: 0 });
+      const callbacks = { callback: () => counts.callback++, errorCallback: () => counts.errorCallback++ };
+      call = current.pool.applyAsync(kind, args as never, { ...callOptions, ...callbacks }).get();
+    } else {
+      call = current.pool.apply(kind, args as never, callOptions);
+    }
+    call.then(
+      (value: unknown) => {
+        const [result, pid] = value as [number, number];
+        if (typeof pid === 'number' && !record.pool.terminated) answered.add(pid);
+        const right = Array.isArray(value) && result === expected(i) && kind !== 'failing' && kind !== 'hostileResult' && kind !== 'hostileArgument';
+        settle(i, 'succeeded', right ? undefined : `resolved with a wrong value for a ${kind} task`);
+      },
+      (error: unknown) => {
+        const problem = judgeFailure(record, error);
+        if (error instanceof BrokenPoolError) record.brokenPid = error.pid;
+        const outcome = record.abortReason !== undefined && error === record.abortReason ? 'E_SOAK_ABORT' : codeOf(error);
+        // Its own error must be its own: the message names the input.
+        const mixedUp = outcome === 'E_SOAK_TASK' && (error as Error).message !== `task ${i} failed`;
+        settle(i, outcome, problem ?? (mixedUp ? `another task's error: ${(error as Error).message}` : undefined));
+      },
+    );
+  };
 
-    const submitOne = (i: number): void => {
-      const roll = random() * 100;
-      let sum = 0;
-      const kind = MIX.find(([, weight]) => (sum += weight) > roll)?.[0] ?? 'normal';
-      const record: TaskRecord = { kind, pool: current, abortFired: false, settlements: 0 };
-      records[i] = record;
-      const ms = Math.floor(random() * 40) + 1;
-      const args: unknown[] =
-        kind === 'slow' || kind === 'spin' ? [i, ms] : kind === 'failing' ? [i, random() < 0.3] : kind === 'hostileArgument' ? [i, { callback: () => i }] : [i];
-      const callOptions: { timeout?: number; signal?: AbortSignal } = {};
-      // One task in twenty has a timeout, as often shorter as longer than it runs; one in fifty is aborted at
-      // some point, before it starts or while it runs. (Each that catches its task running costs a child.)
-      if (random() < 0.05) callOptions.timeout = record.timeout = Math.floor(random() * 2 * ms) + 1;
-      if (random() < 0.02) {
-        const controller = new AbortController();
-        const reason = Object.assign(new Error(`task ${i} aborted by the soak`), { code: 'E_SOAK_ABORT' });
-        record.abortReason = reason;
-        callOptions.signal = controller.signal;
-        later(random() * 2 * ms, () => {
-          record.abortFired = true;
-          abortsFired++;
-          controller.abort(reason);
-        });
+  const driver = new TaskDriver({
+    tasks,
+    inFlight,
+    stallMs,
+    start(i) {
+      submitOne(i);
+      if (i + 1 >= terminateAt) {
+        terminate();
+        terminateAt += terminateEvery * (0.5 + random());
       }
-      // Some go through applyAsync, whose callbacks must be called once, the right one, before get() settles.
-      let call: Promise<unknown>;
-      if (random() < 0.3) {
-        const counts = (record.callbacks = { callback: 0, errorCallback: 0 });
-        const callbacks = { callback: () => counts.callback++, errorCallback: () => counts.errorCallback++ };
-        call = current.pool.applyAsync(kind, args as never, { ...callOptions, ...callbacks }).get();
-      } else {
-        call = current.pool.apply(kind, args as never, callOptions);
-      }
-      call.then(
-        (value: unknown) => {
-          const [result, pid] = value as [number, number];
-          if (typeof pid === 'number' && !record.pool.terminated) answered.add(pid);
-          const right = Array.isArray(value) && result === expected(i) && kind !== 'failing' && kind !== 'hostileResult' && kind !== 'hostileArgument';
-          settle(i, 'succeeded', right ? undefined : `resolved with a wrong value for a ${kind} task`);
-        },
-        (error: unknown) => {
-          const problem = judgeFailure(record, error);
-          if (error instanceof BrokenPoolError) record.brokenPid = error.pid;
-          const outcome = record.abortReason !== undefined && error === record.abortReason ? 'E_SOAK_ABORT' : codeOf(error);
-          // Its own error must be its own: the message names the input.
-          const mixedUp = outcome === 'E_SOAK_TASK' && (error as Error).message !== `task ${i} failed`;
-          settle(i, outcome, problem ?? (mixedUp ? `another task's error: ${(error as Error).message}` : undefined));
-        },
-      );
-    };
-
-    const submit = (): void => {
-      while (pending < inFlight && next < tasks) {
-        pending++;
-        submitOne(next++);
-        if (next >= terminateAt) {
-          terminate();
-          terminateAt += terminateEvery * (0.5 + random());
-        }
-      }
-    };
-    submit();
+    },
+    progress:
+      log === undefined
+        ? undefined
+        : { every: 10_000, log: (settled) => log(`${settled} of ${tasks} settled, ${kills} kills, ${terminates} terminates, ${seen.size} children so far`) },
   });
+  await driver.run();
+  const { stalled } = driver;
 
   finished = true;
   for (const timer of timers) clearTimeout(timer);

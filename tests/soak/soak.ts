@@ -12,6 +12,7 @@ import path from 'node:path';
 import { BrokenPoolError, Pool } from '../../src';
 import { isAlive } from '../helpers';
 import { parentOf } from '../faults-helpers';
+import { TaskDriver } from './task-driver';
 
 export interface SoakOptions {
   tasks: number;
@@ -116,60 +117,40 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
 
   const outcomes = new Uint8Array(tasks);
   const otherErrorSamples: string[] = [];
-  let settled = 0;
   let duplicateSettlements = 0;
-  let stalled = false;
   let breakMessage: string | undefined;
 
-  await new Promise<void>((resolve) => {
-    let next = 0;
-    let pending = 0;
-    let lastProgress = Date.now();
-    let lastLogged = 0;
-    const watchdog = setInterval(() => {
-      if (Date.now() - lastProgress < stallMs) return;
-      stalled = true;
-      clearInterval(watchdog);
-      resolve();
-    }, 1000);
-    const record = (i: number, outcome: Outcome, error?: unknown): void => {
-      if (stalled) return;
-      if (outcomes[i] !== Outcome.Pending) duplicateSettlements++;
-      outcomes[i] = outcome;
-      if (outcome === Outcome.Other && otherErrorSamples.length < 5) otherErrorSamples.push(`task ${i}: ${String(error)}`);
-      pending--;
-      settled++;
-      lastProgress = Date.now();
-      if (log !== undefined && settled - lastLogged >= 100_000) {
-        lastLogged = settled;
-        log(`${settled} of ${tasks} settled, ${kills} kills, ${seen.size} children so far`);
-      }
-      if (settled === tasks) {
-        clearInterval(watchdog);
-        resolve();
-      } else {
-        submit();
-      }
-    };
-    const submit = (): void => {
-      while (pending < inFlight && next < tasks) {
-        const i = next++;
-        pending++;
-        pool.apply('mix', [i]).then(
-          ([value, pid]: [number, number]) => {
-            answered.add(pid);
-            record(i, value === expected(i) ? Outcome.Succeeded : Outcome.Wrong);
-          },
-          (error: unknown) => {
-            if (breakMessage === undefined && pool.broken && error instanceof BrokenPoolError) breakMessage = error.message;
-            const ours = error instanceof BrokenPoolError && error.signal === 'SIGKILL' && killed.has(error.pid!);
-            record(i, ours ? Outcome.Broken : Outcome.Other, error);
-          },
-        );
-      }
-    };
-    submit();
+  const record = (i: number, outcome: Outcome, error?: unknown): void => {
+    if (driver.stalled) return;
+    if (outcomes[i] !== Outcome.Pending) duplicateSettlements++;
+    outcomes[i] = outcome;
+    if (outcome === Outcome.Other && otherErrorSamples.length < 5) otherErrorSamples.push(`task ${i}: ${String(error)}`);
+    driver.settled();
+  };
+  const driver = new TaskDriver({
+    tasks,
+    inFlight,
+    stallMs,
+    start(i) {
+      pool.apply('mix', [i]).then(
+        ([value, pid]: [number, number]) => {
+          answered.add(pid);
+          record(i, value === expected(i) ? Outcome.Succeeded : Outcome.Wrong);
+        },
+        (error: unknown) => {
+          if (breakMessage === undefined && pool.broken && error instanceof BrokenPoolError) breakMessage = error.message;
+          const ours = error instanceof BrokenPoolError && error.signal === 'SIGKILL' && killed.has(error.pid!);
+          record(i, ours ? Outcome.Broken : Outcome.Other, error);
+        },
+      );
+    },
+    progress:
+      log === undefined
+        ? undefined
+        : { every: 100_000, log: (settled) => log(`${settled} of ${tasks} settled, ${kills} kills, ${seen.size} children so far`) },
   });
+  await driver.run();
+  const { stalled } = driver;
 
   clearTimeout(killer);
   const poolBroken = pool.broken;
