@@ -473,7 +473,8 @@ function withoutProtoKeys(value: unknown, seen = new Map<object, unknown>()): un
     for (const item of value) copy.push(withoutProtoKeys(item, seen));
     return copy;
   }
-  if (value instanceof Map || value instanceof Set || Object.getPrototypeOf(value) !== Object.prototype) return value;
+  // By shape, not by `Object.prototype`: a value that made the trip was built in Node's main realm.
+  if (kindOf(value) !== 'Object' || protoShape(value) !== 'a plain prototype') return value;
   const copy: Record<string, unknown> = {};
   seen.set(value, copy);
   for (const key of Object.keys(value)) {
