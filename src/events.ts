@@ -12,27 +12,37 @@ export interface ChildInfo {
   pid: number;
 }
 
-/** A child exited: how, and why (`'crashed'` when the pool did not ask it to). */
-export interface ChildExitInfo extends ChildInfo {
+/**
+ * How a worker ended, and why: `'recycled'` (`maxTasksPerChild`), `'idle'` (`idleTimeout`), `'closed'`,
+ * `'timeout'`, `'aborted'`, `'terminated'`, `'broken'` (stopped because the pool broke), or `'crashed'` (it
+ * died unasked). `W` says which worker: {@link ChildInfo} for a child process.
+ */
+export type WorkerExitInfo<W extends object = ChildInfo> = W & {
   /** Its exit code, or null when a signal ended it. */
   exitCode: number | null;
   /** The signal that ended it, or null. */
   signal: NodeJS.Signals | null;
-  /**
-   * Why: `'recycled'` (`maxTasksPerChild`), `'idle'` (`idleTimeout`), `'closed'`, `'timeout'`, `'aborted'`,
-   * `'terminated'`, `'broken'` (stopped because the pool broke), or `'crashed'` (it died unasked).
-   */
+  /** Why it exited. */
   reason: ExitReason;
-}
+};
 
-/** The events of a pool, for `on`, `once` and `off`. */
-export interface PoolEvents {
+/** A child exited: how, and why (`'crashed'` when the pool did not ask it to). */
+export type ChildExitInfo = WorkerExitInfo<ChildInfo>;
+
+/** @internal Which worker, as the engine reports it to a pool's face. */
+export type WorkerInfo = ChildInfo;
+
+/**
+ * The events of a pool, for `on`, `once` and `off`. `W` says which worker an event comes from:
+ * {@link ChildInfo} (`{ pid }`) for a pool of processes.
+ */
+export interface PoolEvents<W extends object = ChildInfo> {
   /** A task sent `value` with `emit()` (from `forkpool/task`). */
-  event: [value: unknown, info: ChildInfo];
-  /** A child was started. Listeners added right after the constructor see the first children's too. */
-  spawn: [info: ChildInfo];
-  /** A child exited, asked to or not. */
-  exit: [info: ChildExitInfo];
+  event: [value: unknown, info: W];
+  /** A worker was started. Listeners added right after the constructor see the first workers' too. */
+  spawn: [info: W];
+  /** A worker exited, asked to or not. */
+  exit: [info: WorkerExitInfo<W>];
 }
 
 /** Counts of what a pool is doing now, and has done since it was created (`stats()`). */

@@ -7,7 +7,7 @@ import { appendCallerStack, rethrowWithCallerStack } from './calls/caller-stack'
 import { withTimeout } from './calls/deadline';
 import { CancelledError } from './errors';
 import { checkTimeout } from './options';
-import type { Engine } from './scheduler/engine';
+import type { TaskRunner } from './scheduler/task-runner';
 import { Task, type TaskSink } from './scheduler/task';
 import type { ChunkValues } from './shared/packing';
 import type { TaskSpec } from './shared/protocol';
@@ -47,7 +47,7 @@ let finishFuture: (future: Future<any>, outcome: FutureOutcome) => void;
  * ```
  */
 export class Future<T = unknown> implements PromiseLike<T> {
-  readonly #engine: Engine;
+  readonly #engine: TaskRunner;
   readonly #task: Task;
   // Typed without T, so that a Future<number> is also a Future<unknown>.
   #outcome: FutureOutcome | undefined;
@@ -64,7 +64,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
   }
 
   /** @internal Created by ProcessPoolExecutor.submit. */
-  constructor(engine: Engine, spec: TaskSpec, args: unknown[], timeout: number | undefined, pending?: Set<Future<any>>) {
+  constructor(engine: TaskRunner, spec: TaskSpec, args: unknown[], timeout: number | undefined, pending?: Set<Future<any>>) {
     this.#engine = engine;
     this.#pending = pending;
     this.#task = new Task(spec, [args], true, new FutureSink(this), 0, 0, timeout);

@@ -6,16 +6,19 @@
  *
  * @module forkpool
  */
+export { BasePool } from './base-pool';
 export { Pool } from './pool';
 export { AsyncResult } from './async-result';
+export { BaseExecutor } from './base-executor';
+export type { ExecutorMapOptions, ShutdownOptions } from './base-executor';
 export { ProcessPoolExecutor } from './executor';
-export type { ExecutorMapOptions, ExecutorOptions, ShutdownOptions } from './executor';
+export type { ExecutorOptions } from './executor';
 export { Future } from './future';
 export { ALL_COMPLETED, FIRST_COMPLETED, FIRST_EXCEPTION, asCompleted, wait } from './futures';
 export type { CompletedFuture, ReturnWhen } from './futures';
 export { BrokenPoolError, CancelledError, PoolError, PoolStateError, TimeoutError } from './errors';
 export type { ChildExit } from './errors';
-export type { ChildExitInfo, ChildInfo, ExitReason, PoolEvents, PoolStats } from './events';
+export type { ChildExitInfo, ChildInfo, ExitReason, PoolEvents, PoolStats, WorkerExitInfo } from './events';
 export type {
   CallOptions,
   CallbackOptions,

@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { ChildInfo } from './events';
 import { defaultChildScript } from './scheduler/child-script';
 import { TS_NODE_BINARY, TS_NODE_ENV } from './shared/ts-node-binary';
 import { describe, type TaskRef } from './task-ref';
@@ -88,16 +89,19 @@ export interface TaskOptions {
   signal?: AbortSignal;
 }
 
-/** Options every Pool call accepts (the executor's `submit` has no options; listen to its `'event'` instead). */
-export interface CallOptions extends TaskOptions {
+/**
+ * Options every Pool call accepts (the executor's `submit` has no options; listen to its `'event'` instead).
+ * `W` says which worker an event comes from: {@link ChildInfo} (`{ pid }`) for a pool of processes.
+ */
+export interface CallOptions<W extends object = ChildInfo> extends TaskOptions {
   /**
    * Receives the events the call's tasks send with `emit()` (from `forkpool/task`), in the order each task
    * sent them, and before that task's result. A listener that throws becomes a process warning.
    */
-  onEvent?: (value: unknown, info: { pid: number }) => void;
+  onEvent?: (value: unknown, info: W) => void;
 }
 
-export interface ChunkOptions extends CallOptions {
+export interface ChunkOptions<W extends object = ChildInfo> extends CallOptions<W> {
   /** Items per task. @default map: ceil(length / (4 * processes)); imap: 1 */
   chunksize?: number;
 }
@@ -205,7 +209,7 @@ function findChildScript(given: string | undefined): string {
 }
 
 /** @internal Check the per-call options; `undefined` stays undefined. */
-export function checkTaskOptions(options: CallOptions | undefined): void {
+export function checkTaskOptions(options: (TaskOptions & { onEvent?: unknown }) | undefined): void {
   if (options === undefined) return;
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(`Expected the call's options to be an object, got ${describe(options)}.`);

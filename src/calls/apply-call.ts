@@ -1,7 +1,7 @@
 /**
  * `apply`: one task, settled as one promise.
  */
-import type { Engine } from '../scheduler/engine';
+import type { TaskRunner } from '../scheduler/task-runner';
 import type { Task } from '../scheduler/task';
 import type { ChunkValues } from '../shared/packing';
 import type { TaskSpec } from '../shared/protocol';
@@ -14,7 +14,7 @@ export class ApplyCall<R> extends Call {
   #resolve!: (value: R) => void;
   #reject!: (reason: unknown) => void;
 
-  constructor(engine: Engine, spec: TaskSpec, args: unknown[], options: CallSettings) {
+  constructor(engine: TaskRunner, spec: TaskSpec, args: unknown[], options: CallSettings) {
     super(engine, spec, options, true);
     this.promise = new Promise<R>((resolve, reject) => {
       this.#resolve = resolve;

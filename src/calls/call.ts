@@ -2,7 +2,8 @@
  * What every submitting call shares: its tasks, its per-task options, and its one listener on the
  * caller's AbortSignal (one per call, however many chunks it has).
  */
-import type { Engine } from '../scheduler/engine';
+import type { WorkerInfo } from '../events';
+import type { TaskRunner } from '../scheduler/task-runner';
 import { Task, type TaskSink } from '../scheduler/task';
 import type { ChunkValues } from '../shared/packing';
 import type { TaskSpec } from '../shared/protocol';
@@ -12,14 +13,14 @@ import { reportCallbackError } from './callback-warning';
 export interface CallSettings {
   timeout: number | undefined;
   signal: AbortSignal | undefined;
-  onEvent?: (value: unknown, info: { pid: number }) => void;
+  onEvent?: (value: unknown, info: WorkerInfo) => void;
 }
 
 let nextCallId = 1;
 
 export abstract class Call implements TaskSink {
   readonly #id = nextCallId++;
-  protected readonly engine: Engine;
+  protected readonly engine: TaskRunner;
   readonly #spec: TaskSpec;
   readonly #options: CallSettings;
   /** Whether each input is an argument list (apply, starmap) or a single argument (map, imap). */
@@ -32,7 +33,7 @@ export abstract class Call implements TaskSink {
   /** Made only for a call with a signal: most calls have none. */
   readonly #onAbort: (() => void) | undefined;
 
-  constructor(engine: Engine, spec: TaskSpec, options: CallSettings, spread: boolean) {
+  constructor(engine: TaskRunner, spec: TaskSpec, options: CallSettings, spread: boolean) {
     this.engine = engine;
     this.#spec = spec;
     this.#options = options;
@@ -47,7 +48,7 @@ export abstract class Call implements TaskSink {
   abstract resolveChunk(task: Task, values: ChunkValues): void;
   abstract rejectChunk(task: Task, error: unknown, index?: number): void;
 
-  eventFor(_task: Task, value: unknown, info: { pid: number }): void {
+  eventFor(_task: Task, value: unknown, info: WorkerInfo): void {
     const { onEvent } = this.#options;
     if (onEvent === undefined) return;
     try {

@@ -10,7 +10,7 @@ import { Call, type CallSettings } from './call';
 import { withCallerStack } from './caller-stack';
 import { Wakeup, deadlineIn } from './deadline';
 import { CancelledError, PoolStateError, TimeoutError } from '../errors';
-import type { Engine, OpenInput } from '../scheduler/engine';
+import type { OpenInput, TaskRunner } from '../scheduler/task-runner';
 import type { Task } from '../scheduler/task';
 import type { ChunkValues } from '../shared/packing';
 import type { TaskSpec } from '../shared/protocol';
@@ -61,7 +61,7 @@ export class ImapIterator<R> extends Call implements AsyncIterableIterator<R>, O
   #previous: Promise<unknown> = Promise.resolve();
 
   constructor(
-    engine: Engine,
+    engine: TaskRunner,
     spec: TaskSpec,
     input: Iterable<unknown> | AsyncIterable<unknown>,
     { chunksize, window, ordered, resultsTimeout, onPoolClose, ...options }: ImapOptions,

@@ -2,7 +2,7 @@
  * `map`/`starmap` over a known list: one task per chunk, settled as one promise.
  */
 import pDefer from 'p-defer';
-import type { Engine } from '../scheduler/engine';
+import type { TaskRunner } from '../scheduler/task-runner';
 import type { Task } from '../scheduler/task';
 import { MIN_PACKED_LENGTH, allNumbers, type ChunkValues } from '../shared/packing';
 import type { TaskSpec } from '../shared/protocol';
@@ -19,7 +19,7 @@ export class MapCall<R> extends Call {
   #remaining: number;
 
   /** `spread`: each input is an argument list (starmap) rather than the single argument (map). */
-  constructor(engine: Engine, spec: TaskSpec, inputs: unknown[], spread: boolean, chunksize: number, options: CallSettings) {
+  constructor(engine: TaskRunner, spec: TaskSpec, inputs: unknown[], spread: boolean, chunksize: number, options: CallSettings) {
     super(engine, spec, options, spread);
     this.#values = new Array(inputs.length);
     this.#chunksize = chunksize;

@@ -1,13 +1,13 @@
 /**
- * How a pool's face (Pool, ProcessPoolExecutor) hears from its engine: as events of its own. A listener
+ * How a pool's face (Pool, ProcessPoolExecutor...) hears from its runner: as events of its own. A listener
  * that throws becomes a process warning and disturbs neither the other listeners nor the pool.
  */
 import type { EventEmitter } from 'node:events';
 import type { PoolEvents } from '../events';
-import type { EngineObserver } from '../scheduler/engine';
+import type { PoolObserver } from '../scheduler/task-runner';
 import { reportCallbackError } from './callback-warning';
 
-export function observerFor(emitter: EventEmitter<PoolEvents>): EngineObserver {
+export function observerFor(emitter: EventEmitter<PoolEvents<any>>): PoolObserver {
   const emit = <E extends keyof PoolEvents>(event: E, ...args: PoolEvents[E]) => {
     for (const listener of emitter.rawListeners(event)) {
       try {

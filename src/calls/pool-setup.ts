@@ -1,20 +1,31 @@
 /**
- * What Pool and ProcessPoolExecutor share when they start: the task resolver and the engine.
+ * What every pool's face starts with: a runner for its tasks, the resolver of its task references, and its
+ * default task timeout. For a local pool, the runner is the engine.
  */
 import { randomUUID } from 'node:crypto';
 import type { ResolvedPoolOptions } from '../options';
-import { Engine, type EngineObserver } from '../scheduler/engine';
+import { Engine } from '../scheduler/engine';
+import type { PoolObserver, TaskRunner } from '../scheduler/task-runner';
 import { TaskResolver } from './task-resolver';
 
-/** Chunks per child a lazily read input keeps submitted and not yet consumed: enough to keep every child busy. */
+/** Chunks per worker a lazily read input keeps submitted and not yet consumed: enough to keep every worker busy. */
 const INPUT_WINDOW_PER_CHILD = 4;
 
-export function createEngine(options: ResolvedPoolOptions, observer: EngineObserver): { engine: Engine; resolver: TaskResolver } {
+/** What a pool's face is made of. */
+export interface PoolSetup<R extends TaskRunner = TaskRunner> {
+  runner: R;
+  resolver: TaskResolver;
+  /** The default `timeout` of every task. */
+  taskTimeout: number | undefined;
+}
+
+export function createEngine(options: ResolvedPoolOptions, observer: PoolObserver): PoolSetup<Engine> {
   // Relative module paths resolve against the directory the pool is created in, whatever its `cwd`.
   const resolver = new TaskResolver(process.cwd(), options.module);
   const initializer = options.initializer === undefined ? null : resolver.resolve(options.initializer, 'initializer');
   const token = randomUUID();
-  return { engine: new Engine(options, { initializer, preload: resolver.defaultModule, token }, observer), resolver };
+  const runner = new Engine(options, { initializer, preload: resolver.defaultModule, token }, observer);
+  return { runner, resolver, taskTimeout: options.taskTimeout };
 }
 
 /** How many chunks of a lazily read input may be submitted and not yet consumed. */

@@ -28,18 +28,9 @@ import { decideExit, type ExitReason, type StopReason } from './exit-policy';
 import { OutputLines } from './output-lines';
 import type { ParentDeathGuard } from './orphan-guard';
 import { Task } from './task';
+import type { OpenInput, PoolObserver, PoolState, TaskRunner } from './task-runner';
 import { TaskQueue } from './task-queue';
 import { startTimer } from './timer';
-
-export type PoolState =
-  /** Taking tasks. */
-  | 'running'
-  /** `close()`d: submitted work finishes, nothing new is taken, then the children exit. */
-  | 'closed'
-  /** `terminate()`d: children killed, unfinished tasks rejected. */
-  | 'terminated'
-  /** A child crashed (policy `'break'`) or an initializer failed: everything pending and later rejects. */
-  | 'broken';
 
 const TRANSITIONS: Record<PoolState, readonly PoolState[]> = {
   running: ['closed', 'terminated', 'broken'],
@@ -48,19 +39,6 @@ const TRANSITIONS: Record<PoolState, readonly PoolState[]> = {
   terminated: [],
 };
 
-/** A call still reading its input, and so still submitting tasks. */
-export interface OpenInput {
-  /** The pool was closed: read the rest now, or stop reading; either way, call `closeInput` when done. */
-  poolClosed(): void;
-}
-
-/** What the engine tells the pool's face (Pool, ProcessPoolExecutor), which tells its listeners. */
-export interface EngineObserver {
-  spawn(info: { pid: number }): void;
-  exit(info: { pid: number; exitCode: number | null; signal: NodeJS.Signals | null; reason: ExitReason }): void;
-  event(value: unknown, info: { pid: number }): void;
-}
-
 /** Why the pool broke, kept to give every task a fresh error of its own. */
 interface BreakReason {
   message: string;
@@ -68,7 +46,7 @@ interface BreakReason {
   cause?: unknown;
 }
 
-export class Engine {
+export class Engine implements TaskRunner {
   #state: PoolState = 'running';
   readonly #options: ResolvedPoolOptions;
   readonly #childSetup: ChildSetup;
@@ -86,13 +64,13 @@ export class Engine {
   #startFailures = 0;
   readonly #allExited = pDefer<void>();
   readonly #orphanGuard: ParentDeathGuard;
-  readonly #observer: EngineObserver;
+  readonly #observer: PoolObserver;
   /** The children's output, where it is piped to the pool. */
   readonly #stdout: OutputLines | undefined;
   readonly #stderr: OutputLines | undefined;
   readonly #counts = { completed: 0, failed: 0, spawned: 0, crashed: 0 };
 
-  constructor(options: ResolvedPoolOptions, childSetup: ChildSetup, observer: EngineObserver, factory: ChildFactory = REAL_CHILDREN) {
+  constructor(options: ResolvedPoolOptions, childSetup: ChildSetup, observer: PoolObserver, factory: ChildFactory = REAL_CHILDREN) {
     this.#options = options;
     this.#childSetup = childSetup;
     this.#observer = observer;

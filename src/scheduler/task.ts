@@ -1,6 +1,7 @@
 /**
  * One unit of scheduling: a chunk of calls of one function, plus where its outcome goes.
  */
+import type { WorkerInfo } from '../events';
 import type { ChunkValues } from '../shared/packing';
 import type { TaskSpec } from '../shared/protocol';
 import type { ChildHandle } from './child-handle';
@@ -14,7 +15,7 @@ export interface TaskSink {
   /** `index` is the failing call within the chunk, when the task itself ran. */
   rejectTask(task: Task, error: unknown, index?: number): void;
   /** A value the task sent with `emit()` while it ran. */
-  eventFor?(task: Task, value: unknown, info: { pid: number }): void;
+  eventFor?(task: Task, value: unknown, info: WorkerInfo): void;
 }
 
 export type TaskState =
