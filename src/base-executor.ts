@@ -9,10 +9,10 @@ import { isIterable, resolveChunkSize } from './calls/input';
 import { observerFor } from './calls/observer';
 import { chunkedInputWindow, type PoolSetup } from './calls/pool-setup';
 import type { TaskResolver } from './calls/task-resolver';
-import { PoolStateError } from './errors';
+import { invalidArgument, PoolStateError } from './errors';
 import type { ChildInfo, PoolEvents, PoolStats } from './events';
 import { Future } from './future';
-import { checkTimeout } from './options';
+import { checkWaitTimeout } from './options';
 import type { PoolObserver, TaskRunner } from './scheduler/task-runner';
 import { describe, type TaskArgs, type TaskRef, type TaskResult } from './task-ref';
 
@@ -99,10 +99,10 @@ export abstract class BaseExecutor<M = any, W extends object = ChildInfo> extend
     { timeout, chunksize }: ExecutorMapOptions = {},
   ): AsyncIterableIterator<TaskResult<M, T>> {
     this.#checkOpen();
-    checkTimeout('timeout', timeout);
+    checkWaitTimeout('timeout', timeout);
     const spec = this.#resolver.resolve(task);
     if (!isIterable(iterable)) {
-      throw new TypeError(`Expected an iterable or async iterable of inputs, got ${describe(iterable)}.`);
+      throw invalidArgument(`Expected an iterable or async iterable of inputs, got ${describe(iterable)}.`);
     }
     const results = new ImapIterator<TaskResult<M, T>>(this.#runner, spec, iterable, {
       timeout: this.#taskTimeout,

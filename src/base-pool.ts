@@ -15,7 +15,7 @@ import { MapCall } from './calls/map-call';
 import { observerFor } from './calls/observer';
 import { chunkedInputWindow, type PoolSetup } from './calls/pool-setup';
 import type { TaskResolver } from './calls/task-resolver';
-import { PoolStateError } from './errors';
+import { invalidArgument, PoolStateError } from './errors';
 import type { ChildInfo, PoolEvents, PoolStats } from './events';
 import { checkTaskOptions, type CallbackOptions, type CallOptions, type ChunkOptions } from './options';
 import type { PoolObserver, TaskRunner } from './scheduler/task-runner';
@@ -174,7 +174,7 @@ export abstract class BasePool<M = any, W extends object = ChildInfo> extends Ev
   #apply<R>(task: unknown, args: unknown, options: CallOptions<W> | undefined): ApplyCall<R> {
     const spec = this.#prepare(task, options);
     if (args !== undefined && !Array.isArray(args)) {
-      throw new TypeError(`Expected \`args\` to be an array of arguments, got ${describe(args)}.`);
+      throw invalidArgument(`Expected \`args\` to be an array of arguments, got ${describe(args)}.`);
     }
     return new ApplyCall<R>(this.#runner, spec, args ?? [], this.#callOptions(options));
   }
@@ -244,6 +244,6 @@ export abstract class BasePool<M = any, W extends object = ChildInfo> extends Ev
 
 function checkInput(iterable: unknown): asserts iterable is Input<unknown> {
   if (!isIterable(iterable)) {
-    throw new TypeError(`Expected an iterable or async iterable of inputs, got ${describe(iterable)}.`);
+    throw invalidArgument(`Expected an iterable or async iterable of inputs, got ${describe(iterable)}.`);
   }
 }

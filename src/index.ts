@@ -15,7 +15,7 @@ export { ProcessPoolExecutor } from './executor';
 export type { ExecutorOptions } from './executor';
 export { Future } from './future';
 export { ALL_COMPLETED, FIRST_COMPLETED, FIRST_EXCEPTION, asCompleted, wait } from './futures';
-export type { CompletedFuture, ReturnWhen } from './futures';
+export type { AsCompletedIterator, FutureIterator, ReturnWhen, SpentFutureIterator } from './futures';
 export { BrokenPoolError, CancelledError, PoolError, PoolStateError, TimeoutError } from './errors';
 export type { ChildExit } from './errors';
 export type { ChildExitInfo, ChildInfo, ExitReason, PoolEvents, PoolStats, WorkerExitInfo } from './events';
