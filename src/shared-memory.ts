@@ -191,10 +191,14 @@ export class SharedMemory implements Disposable {
    * block arrives in copy mode (`shared === false`), read through the same descriptor.
    *
    * @throws Error with `code` `'ERR_POOL_SHARED_MEMORY_ATTACH'` (and the system's error as `cause`) when the
-   * holder is gone, no longer holds it, or is not reachable.
+   * holder is gone, no longer holds it, or is not reachable; TypeError for a copy-mode description, whose
+   * block travels as bytes ({@link SharedMemory.fromBytes}).
    * @internal
    */
   static attach(description: SharedBlockDescription): SharedMemory {
+    if (description.kind !== 'shared') {
+      throw new TypeError(`SharedMemory ${description.id} is in copy mode: it travels as bytes, for SharedMemory.fromBytes().`);
+    }
     const existing = lookup(description.id);
     if (existing !== undefined) return existing;
     const { id, size, pid, fd: remote, ino } = description;
