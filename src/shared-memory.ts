@@ -16,6 +16,7 @@
  */
 import fs from 'node:fs';
 import { constants as bufferConstants } from 'node:buffer';
+import { threadId } from 'node:worker_threads';
 import { PoolStateError } from './errors';
 import { ensureHeadroom } from './shared/memory-headroom';
 import { nativeMemory } from './shared/native';
@@ -115,7 +116,8 @@ function registry(): Registry {
  */
 export class SharedMemory implements Disposable {
   /**
-   * Unique across processes (`<pid>:<n>`), kept by every process and thread the block reaches.
+   * Unique across processes and threads (`<pid>:<threadId>:<n>`), kept by every process and thread the block
+   * reaches.
    * @internal
    */
   readonly id: string;
@@ -384,8 +386,9 @@ function lookup(id: string): SharedMemory | undefined {
   return block !== undefined && block.buffer.byteLength === block.size ? block : undefined;
 }
 
+/** Each thread numbers its own blocks, so the thread is part of the id (worker threads' ids are never reused). */
 function nextId(): string {
-  return `${process.pid}:${registry().next++}`;
+  return `${process.pid}:${threadId}:${registry().next++}`;
 }
 
 function notifyClosed(id: string): void {

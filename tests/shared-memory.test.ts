@@ -42,7 +42,7 @@ describe('in one process', () => {
       expect(block.shared).toBe(true);
       expect(block.buffer.byteLength).toBe(block.size);
       expect(new Uint8Array(block.buffer).every((byte) => byte === 0)).toBe(true);
-      expect(block.id).toBe(`${process.pid}:${block.id.split(':')[1]}`);
+      expect(block.id).toMatch(new RegExp(`^${process.pid}:0:\\d+$`));
       expect(shared(block)).toMatchObject({ kind: 'shared', id: block.id, size: block.size, pid: process.pid });
       expect(SharedMemory.create(1).id).not.toBe(block.id);
     } finally {
@@ -324,9 +324,11 @@ describe('between processes and threads', () => {
     await expect(worker.request('get', { id: block.id, offset: 1 })).resolves.toBe(11);
     await worker.request('set', { id: block.id, offset: 2, value: 22 });
     expect(view[2]).toBe(22);
-    // A block made in the thread is attached here.
+    // A block made in the thread is attached here: its id is the thread's, not one of this thread's blocks.
     const made = await worker.request<SharedBlockDescription>('create', { size: 4096 });
+    expect(made.id).toMatch(new RegExp(`^${process.pid}:[1-9]\\d*:1$`));
     const theirs = SharedMemory.attach(made);
+    expect(theirs).not.toBe(block);
     await worker.request('set', { id: made.id, offset: 3, value: 33 });
     expect(new Uint8Array(theirs.buffer)[3]).toBe(33);
     theirs.close();
