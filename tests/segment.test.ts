@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import os from 'node:os';
-import { closeSegment, readSegment, releaseSegment, writeSegment, type SegmentRef } from '../src/shared/segment';
+import { closeSegment, readSegment, releaseSegment, segmentsAvailable, writeSegment, type SegmentRef } from '../src/shared/segment';
 import { expectNoChildrenLeft } from './faults-helpers';
 import { thrownBy } from './helpers';
 import { MiB, forkpoolFiles, usePeers } from './shared-memory-helpers';
@@ -53,6 +53,10 @@ describe.each([
     // What it holds: the file's mapping (its descriptor closed once mapped), or its own copy.
     await expect(reader.request('status')).resolves.toMatchObject({ memfds: 0, mapped: native ? 1 : 0 });
   });
+});
+
+test('segments are available on Linux, which has /proc/<pid>/fd', () => {
+  expect(segmentsAvailable()).toBe(process.platform === 'linux');
 });
 
 test('a segment written here is read by another process, mapped without a copy', async () => {

@@ -44,9 +44,21 @@ const O_TMPFILE = 0o20000000 | fs.constants.O_DIRECTORY;
 
 /** The descriptors of this process's segments not yet closed, with their files' inodes: closing is checked. */
 const written = new Map<number, number>();
+/** Whether this system has /proc/<pid>/fd, which segments are read through; asked once. */
+let available: boolean | undefined;
+
 /** Views over mapped segments, which releaseSegment() unmaps. */
 const mappedViews = new WeakSet<ArrayBuffer>();
 let nextName = 1;
+
+/**
+ * Whether segments work here: only where another process's descriptor can be opened through
+ * `/proc/<pid>/fd` (Linux). Elsewhere large values have to travel in band.
+ */
+export function segmentsAvailable(): boolean {
+  available ??= process.platform === 'linux' && fs.existsSync('/proc/self/fd');
+  return available;
+}
 
 /**
  * Write `data` (one or more chunks, in order) into a new nameless file: a memfd if the native part is loaded,
