@@ -29,26 +29,29 @@ export function buildNative(root, dist) {
   }
   const output = path.join(dist, 'native', `forkpool-${target}.node`);
   fs.mkdirSync(path.dirname(output), { recursive: true });
-  execFileSync(
-    'gcc',
-    [
-      '-shared',
-      '-fPIC',
-      '-O2',
-      '-std=c11',
-      '-Wall',
-      '-Wextra',
-      // Export only the module's entry point; strip the rest. Node's own symbols (napi_*) stay undefined
-      // here and are found in the node executable when the binary is loaded.
-      '-fvisibility=hidden',
-      '-s',
-      '-I',
-      headers,
-      '-o',
-      output,
-      path.join(root, 'native', 'shared-memory.c'),
-    ],
-    { cwd: root, stdio: 'inherit' },
-  );
+  const args = [
+    '-shared',
+    '-fPIC',
+    '-O2',
+    '-std=c11',
+    '-Wall',
+    '-Wextra',
+    // Export only the module's entry point; strip the rest. Node's own symbols (napi_*) stay undefined
+    // here and are found in the node executable when the binary is loaded.
+    '-fvisibility=hidden',
+    '-s',
+    '-I',
+    headers,
+    '-o',
+    output,
+    path.join(root, 'native', 'shared-memory.c'),
+  ];
+  try {
+    execFileSync('gcc', args, { cwd: root, stdio: 'inherit' });
+  } catch (error) {
+    const why = error.code === 'ENOENT' ? 'gcc is not installed' : `gcc failed (${error.status ?? error.signal})`;
+    // No fallback to copy mode here: a package for this platform must not ship without its binary.
+    throw new Error(`Building SharedMemory's native part for ${target} needs gcc, and ${why}.`, { cause: error });
+  }
   return output;
 }
