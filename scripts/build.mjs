@@ -5,6 +5,7 @@
  *   dist/task.mjs, dist/task.cjs     `forkpool/task`, what a task imports (emit), likewise
  *   dist/child.cjs                   the script every child runs (`forkpool/child`), one self-contained file
  *   dist/types/                      the public type declarations, shared by both formats
+ *   dist/native/                     SharedMemory's native part, compiled for Linux x64 (scripts/build-native.mjs)
  *   dist/THIRD-PARTY-LICENSES.txt    the licenses of the code bundled in
  *
  * serialize-error and p-defer are bundled in rather than installed: they are ES modules only, which a
@@ -16,6 +17,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { buildNative } from './build-native.mjs';
 
 const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DIST = path.join(ROOT, 'dist');
@@ -72,6 +74,7 @@ const unexpected = [...packages.keys()].filter((name) => !BUNDLED_PACKAGES.inclu
 if (unexpected.length > 0) throw new Error(`The build bundled ${unexpected.join(', ')}; only ${BUNDLED_PACKAGES.join(', ')} belong in it.`);
 writeThirdPartyLicenses(packages);
 buildDeclarations();
+buildNative(ROOT, DIST);
 
 /** Name → directory of every package with code in a bundle. */
 function bundledPackages(metafiles) {
