@@ -1,8 +1,8 @@
 /**
  * Builds dist/, the package as published:
  *
- *   dist/index.mjs, dist/index.cjs   the library, as an ES module and as CommonJS, bundled from the same sources
- *   dist/task.mjs, dist/task.cjs     `forkpool/task`, what a task imports (emit), likewise
+ *   dist/index.cjs, dist/index.mjs   the library, bundled as CommonJS, and an ES module that re-exports it
+ *   dist/task.cjs, dist/task.mjs     `forkpool/task`, what a task imports (emit), likewise
  *   dist/child.cjs                   the script every child runs (`forkpool/child`), one self-contained file
  *   dist/types/                      the public type declarations, shared by both formats
  *   dist/native/                     SharedMemory's native part, compiled for Linux x64 (scripts/build-native.mjs)
@@ -14,6 +14,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -49,25 +50,10 @@ const COMMON = {
 fs.rmSync(DIST, { recursive: true, force: true });
 
 const results = await Promise.all([
-  build({
-    ...COMMON,
-    entryPoints: ENTRY_POINTS,
-    format: 'esm',
-    outdir: DIST,
-    outExtension: { '.js': '.mjs' },
-    // An ES module has no __dirname; src/scheduler/child-script.ts finds the child script from this instead.
-    define: { FORKPOOL_MODULE_URL: 'import.meta.url' },
-  }),
-  build({
-    ...COMMON,
-    entryPoints: ENTRY_POINTS,
-    format: 'cjs',
-    outdir: DIST,
-    outExtension: { '.js': '.cjs' },
-    define: { FORKPOOL_MODULE_URL: 'undefined' },
-  }),
+  build({ ...COMMON, entryPoints: ENTRY_POINTS, format: 'cjs', outdir: DIST, outExtension: { '.js': '.cjs' } }),
   build({ ...COMMON, entryPoints: { child: 'child/main.ts' }, format: 'cjs', outdir: DIST, outExtension: { '.js': '.cjs' } }),
 ]);
+writeEsmEntryPoints();
 
 const packages = bundledPackages(results.map((result) => result.metafile));
 const unexpected = [...packages.keys()].filter((name) => !BUNDLED_PACKAGES.includes(name));
@@ -75,6 +61,19 @@ if (unexpected.length > 0) throw new Error(`The build bundled ${unexpected.join(
 writeThirdPartyLicenses(packages);
 buildDeclarations();
 buildNative(ROOT, DIST);
+
+/**
+ * dist/<name>.mjs for each entry point: an ES module whose named exports are those of the CommonJS build.
+ * An app that imports forkpool in its own code and requires it through a CommonJS dependency then loads one
+ * copy, so that its classes, `instanceof` and the errors it throws agree across the two.
+ */
+function writeEsmEntryPoints() {
+  const require = createRequire(import.meta.url);
+  for (const name of Object.keys(ENTRY_POINTS)) {
+    const names = Object.keys(require(path.join(DIST, `${name}.cjs`))).filter((key) => key !== 'default');
+    fs.writeFileSync(path.join(DIST, `${name}.mjs`), `import cjs from './${name}.cjs';\n\nexport const { ${names.join(', ')} } = cjs;\n`);
+  }
+}
 
 /** Name → directory of every package with code in a bundle. */
 function bundledPackages(metafiles) {

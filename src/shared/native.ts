@@ -10,8 +10,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { debuglog } from 'node:util';
+import { buildDir } from './build-dir';
 
 /** What the addon offers; see native/shared-memory.c. Failures throw errors with the errno's name as `code`. */
 export interface NativeMemory {
@@ -34,12 +34,6 @@ export const NO_NATIVE_ENV = 'FORKPOOL_NO_NATIVE';
 /** The platforms the build compiles a binary for (scripts/build-native.mjs). */
 const PLATFORMS = ['linux-x64'];
 
-/**
- * `import.meta.url` in the ES module build, `undefined` in the CommonJS ones (scripts/build.mjs defines it).
- * Not defined at all when the sources run as they are, nor in the child script's build.
- */
-declare const FORKPOOL_MODULE_URL: string | undefined;
-
 const debug = debuglog('forkpool');
 
 /** Not tried yet, or the outcome of the one try: the addon, or undefined with the reason logged. */
@@ -58,7 +52,7 @@ function load(): NativeMemory | undefined {
   if (!PLATFORMS.includes(platform)) return unavailable(`there is no native binary for ${platform}`);
   if (isMusl()) return unavailable('the binary is built for glibc, and this Node runs on musl');
   const file = binaryPath(platform);
-  if (file === undefined) return unavailable('the directory of this build is unknown (a bundler left import.meta.url empty?)');
+  if (file === undefined) return unavailable('the directory of this build is unknown (bundled into an ES module?)');
   if (!fs.existsSync(file)) return unavailable(`${file} does not exist`);
   const addon = { exports: {} as NativeMemory };
   try {
@@ -97,20 +91,10 @@ function probe(native: NativeMemory): void {
   if (!ok || buffer.byteLength !== 0) throw new Error('the probe mapping did not behave as shared memory');
 }
 
-/**
- * dist/native/forkpool-<platform>.node beside the running build, as src/scheduler/child-script.ts finds the
- * child script: from __dirname in the CommonJS builds (the library's and the child script's), from
- * import.meta.url in the ES module build, and in dist/ from the TypeScript sources.
- */
+/** dist/native/forkpool-<platform>.node beside the running build, as the child script is found. */
 function binaryPath(platform: string): string | undefined {
-  const name = path.join('native', `forkpool-${platform}.node`);
-  if (typeof __dirname === 'string') {
-    const sources = __filename.endsWith('.ts');
-    return path.join(__dirname, ...(sources ? ['..', '..', 'dist'] : []), name);
-  }
-  const moduleUrl = typeof FORKPOOL_MODULE_URL === 'string' ? FORKPOOL_MODULE_URL : undefined;
-  if (moduleUrl === undefined || moduleUrl === '') return undefined;
-  return path.join(path.dirname(fileURLToPath(moduleUrl)), name);
+  const dir = buildDir();
+  return dir === undefined ? undefined : path.join(dir, 'native', `forkpool-${platform}.node`);
 }
 
 /** Whether this Node runs on musl (Alpine): its dynamic loader is mapped into the process. */
