@@ -2,7 +2,6 @@
  * What every executor shares, whatever runs its calls (child processes, threads, the hosts of a cluster):
  * concurrent.futures' `Executor`, over the same runners as the pools.
  */
-import { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
 import { ImapIterator } from './calls/imap-call';
 import { isIterable, resolveChunkSize } from './calls/input';
@@ -10,9 +9,10 @@ import { observerFor } from './calls/observer';
 import { chunkedInputWindow, type PoolSetup } from './calls/pool-setup';
 import type { TaskResolver } from './calls/task-resolver';
 import { invalidArgument, PoolStateError } from './errors';
-import type { ChildInfo, PoolEvents, PoolStats } from './events';
+import type { ChildInfo, PoolStats } from './events';
 import { Future } from './future';
 import { checkWaitTimeout } from './options';
+import { PoolEmitter } from './pool-emitter';
 import type { PoolObserver, TaskRunner } from './scheduler/task-runner';
 import { describe, type TaskArgs, type TaskRef, type TaskResult } from './task-ref';
 
@@ -42,7 +42,7 @@ export interface ShutdownOptions {
  * checked against its function exports, and arguments and results follow from them.
  * @typeParam W - Which worker an event comes from: {@link ChildInfo} (`{ pid }`) for processes.
  */
-export abstract class BaseExecutor<M = any, W extends object = ChildInfo> extends EventEmitter<PoolEvents<W>> implements AsyncDisposable {
+export abstract class BaseExecutor<M = any, W extends object = ChildInfo> extends PoolEmitter<W> implements AsyncDisposable {
   readonly #runner: TaskRunner;
   readonly #resolver: TaskResolver;
   readonly #taskTimeout: number | undefined;

@@ -3,7 +3,6 @@
  * calls, their checks, and their shutdown. A thin facade: it checks arguments and the pool's state, turns
  * each call into tasks, and leaves scheduling to its runner.
  */
-import { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
 import { AsyncResult } from './async-result';
 import { ApplyCall } from './calls/apply-call';
@@ -16,8 +15,9 @@ import { observerFor } from './calls/observer';
 import { chunkedInputWindow, type PoolSetup } from './calls/pool-setup';
 import type { TaskResolver } from './calls/task-resolver';
 import { invalidArgument, PoolStateError } from './errors';
-import type { ChildInfo, PoolEvents, PoolStats } from './events';
+import type { ChildInfo, PoolStats } from './events';
 import { checkTaskOptions, type CallbackOptions, type CallOptions, type ChunkOptions } from './options';
+import { PoolEmitter } from './pool-emitter';
 import type { PoolObserver, TaskRunner } from './scheduler/task-runner';
 import type { TaskSpec } from './shared/protocol';
 import { describe, type TaskArgs, type TaskRef, type TaskResult } from './task-ref';
@@ -39,7 +39,7 @@ type Input<T> = Iterable<T> | AsyncIterable<T>;
  * checked against its function exports, and arguments and results follow from them.
  * @typeParam W - Which worker an event comes from: {@link ChildInfo} (`{ pid }`) for processes.
  */
-export abstract class BasePool<M = any, W extends object = ChildInfo> extends EventEmitter<PoolEvents<W>> implements AsyncDisposable {
+export abstract class BasePool<M = any, W extends object = ChildInfo> extends PoolEmitter<W> implements AsyncDisposable {
   readonly #runner: TaskRunner;
   readonly #resolver: TaskResolver;
   readonly #taskTimeout: number | undefined;

@@ -15,20 +15,29 @@ export const ALL_COMPLETED = 'ALL_COMPLETED';
 /** When {@link wait} returns: Python's `return_when`. */
 export type ReturnWhen = typeof FIRST_COMPLETED | typeof FIRST_EXCEPTION | typeof ALL_COMPLETED;
 
-/** What {@link asCompleted} and {@link wait} take: futures from any executor. */
+/**
+ * What {@link asCompleted} and {@link wait} take: futures from any executor.
+ * @inline
+ */
 type AnyFuture = Pick<Future<unknown>, 'done' | 'failed' | 'addDoneCallback'>;
 
 /** The futures {@link asCompleted} hands out, the caller's own objects with their own type `F`, as they finish. */
 export interface AsCompletedIterator<F> extends AsyncIterableIterator<F> {
+  /** The next future to finish, or the end once every one has been handed out. @throws TimeoutError */
   next(): Promise<IteratorResult<F, undefined>>;
+  /** Stop early (`break` out of a `for await`): no more futures are handed out. */
   return(): Promise<IteratorReturnResult<undefined>>;
+  /** The iterator itself. */
   [Symbol.asyncIterator](): AsCompletedIterator<F>;
 }
 
 /** An iterator of {@link asCompleted} that has handed out every future, or has thrown: it yields no more. */
 export interface SpentFutureIterator extends AsyncIterableIterator<never> {
+  /** The end. */
   next(): Promise<IteratorReturnResult<undefined>>;
+  /** The end. */
   return(): Promise<IteratorReturnResult<undefined>>;
+  /** The iterator itself. */
   [Symbol.asyncIterator](): SpentFutureIterator;
 }
 

@@ -1,0 +1,28 @@
+/**
+ * The event emitter every pool and executor is: `on`, `once` and `off` typed by PoolEvents, declared here
+ * so that the API reference lists them with the pool's own members.
+ */
+import { EventEmitter } from 'node:events';
+import type { ChildInfo, PoolEvents } from './events';
+
+/** @typeParam W - Which worker an event comes from: {@link ChildInfo} (`{ pid }`) for processes. */
+export abstract class PoolEmitter<W extends object = ChildInfo> extends EventEmitter<PoolEvents<W>> {
+  /**
+   * Call `listener` for every `event`: `'spawn'` and `'exit'` of the pool's workers, and `'event'` for every
+   * value a task sends with `emit()`. A listener added right after the constructor sees the first
+   * `'spawn'` events too; one that throws becomes a process warning.
+   */
+  override on<E extends keyof PoolEvents<W>>(event: E, listener: (...args: PoolEvents<W>[E]) => void): this {
+    return super.on(event as never, listener as never);
+  }
+
+  /** Like `on`, for the next `event` only. */
+  override once<E extends keyof PoolEvents<W>>(event: E, listener: (...args: PoolEvents<W>[E]) => void): this {
+    return super.once(event as never, listener as never);
+  }
+
+  /** Stop calling `listener` for `event`. */
+  override off<E extends keyof PoolEvents<W>>(event: E, listener: (...args: PoolEvents<W>[E]) => void): this {
+    return super.off(event as never, listener as never);
+  }
+}
