@@ -11,6 +11,7 @@ import { INSTALLED, TOOLCHAIN } from './consumer-cache';
 
 /** Tools a project can have installed: packages of tests/consumers/toolchain/package.json. */
 export type Tool =
+  | '@jest/globals'
   | '@types/jest'
   | '@types/node'
   | 'copy-webpack-plugin'
