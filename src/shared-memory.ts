@@ -83,17 +83,21 @@ const BRAND = Symbol.for('forkpool.shared-memory');
 
 function registry(): Registry {
   const global = globalThis as { [REGISTRY]?: Registry };
-  return (global[REGISTRY] ??= {
+  if (global[REGISTRY] !== undefined) return global[REGISTRY];
+  // The collector reaches its own registry, not the global one: a test runner may have removed that global
+  // by the time a block is collected.
+  const made: Registry = {
     blocks: new Map(),
     listeners: new Set(),
     collected: new FinalizationRegistry(({ id, ref }) => {
-      const blocks = registry().blocks;
-      if (blocks.get(id) !== ref) return;
-      blocks.delete(id);
-      notifyClosed(id);
+      if (made.blocks.get(id) !== ref) return;
+      made.blocks.delete(id);
+      notifyClosed(made, id);
     }),
     next: 1,
-  });
+  };
+  global[REGISTRY] = made;
+  return made;
 }
 
 /**
@@ -364,7 +368,7 @@ export class SharedMemory implements Disposable {
       // Detach a plain ArrayBuffer by transferring it away; the copy nobody holds is collected.
       structuredClone(this.#buffer, { transfer: [this.#buffer] });
     }
-    notifyClosed(this.id);
+    notifyClosed(shared, this.id);
   }
 
   #transition(to: BlockState): void {
@@ -391,8 +395,8 @@ function nextId(): string {
   return `${process.pid}:${threadId}:${registry().next++}`;
 }
 
-function notifyClosed(id: string): void {
-  for (const listener of registry().listeners) {
+function notifyClosed(shared: Registry, id: string): void {
+  for (const listener of shared.listeners) {
     try {
       listener(id);
     } catch (error) {
