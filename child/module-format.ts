@@ -51,17 +51,17 @@ const ESM_SYNTAX = [
 /** Node's warnings about the same mistake, which the task's error says better (Node 20; Node 22 and later). */
 const NODE_FORMAT_WARNING = /^(To load an ES module, set "type": "module"|Failed to load the ES module: )/;
 
-/** Open while a require() that may draw Node's warning runs, and until the warning (sent on the next tick) is out. */
-let muting = false;
-let muteInstalled = false;
+/** require() calls whose warning window is open: from the call until the next turn of the event loop. */
+let muting = 0;
+/** process.emit as it was before the first window opened; restored when the last one closes. */
+let unmutedEmit: typeof process.emit | undefined;
 
 /**
  * `require(file)`, failing with ERR_POOL_MODULE_FORMAT where a CommonJS-declared module uses ES module
  * syntax, without the warning Node prints about it.
  */
 export function requireInFormat(requireFrom: NodeJS.Require, file: string): unknown {
-  installMute();
-  muting = true;
+  muteFormatWarnings();
   try {
     return requireFrom(file);
   } catch (error) {
@@ -70,23 +70,29 @@ export function requireInFormat(requireFrom: NodeJS.Require, file: string): unkn
     }
     throw error;
   } finally {
-    setImmediate(() => (muting = false));
+    // Node sends the warning on the next tick: the window stays open until the loop turns.
+    setImmediate(unmuteFormatWarnings);
   }
 }
 
 /**
- * Node emits its warnings through `process.emit('warning')`, on the next tick; only that emit can be
- * filtered, and only the format warning is, only while a module loads here.
+ * Node emits its warnings through `process.emit('warning')`; only that emit can be filtered. It is wrapped
+ * only while a module loads here, so that the child's IPC messages (also emitted) pay nothing for it.
  */
-function installMute(): void {
-  if (muteInstalled) return;
-  muteInstalled = true;
-  const emit = process.emit;
+function muteFormatWarnings(): void {
+  if (muting++ > 0) return;
+  const emit = (unmutedEmit = process.emit);
   process.emit = function (this: NodeJS.Process, event: string | symbol, ...args: unknown[]): boolean {
     const warning = args[0] as { message?: unknown } | undefined;
-    if (muting && event === 'warning' && typeof warning?.message === 'string' && NODE_FORMAT_WARNING.test(warning.message)) return false;
+    if (event === 'warning' && typeof warning?.message === 'string' && NODE_FORMAT_WARNING.test(warning.message)) return false;
     return (emit as (...all: unknown[]) => boolean).call(this, event, ...args);
   } as typeof process.emit;
+}
+
+function unmuteFormatWarnings(): void {
+  if (--muting > 0) return;
+  process.emit = unmutedEmit!;
+  unmutedEmit = undefined;
 }
 
 export function moduleFormatError(file: string, cause: unknown): Error {
