@@ -4,7 +4,7 @@
  * leak. The faults (SIGKILL of holders) are in shared-memory-faults.test.ts.
  */
 import fs from 'node:fs';
-import { SharedMemory, type BlockDescription, type SharedBlockDescription } from '../src/shared-memory';
+import { SharedMemory, type BlockDescription, type SharedBlockDescription } from '../src/shared/shared-memory';
 import { PoolStateError } from '../src/errors';
 import { thrownBy } from './helpers';
 import { MiB, expectShmemBackTo, shmem, usePeers } from './shared-memory-helpers';
@@ -253,7 +253,7 @@ describe('copy mode (FORKPOOL_NO_NATIVE=1)', () => {
   beforeAll(() => {
     process.env.FORKPOOL_NO_NATIVE = '1';
     jest.isolateModules(() => {
-      CopyMemory = (require('../src/shared-memory') as typeof import('../src/shared-memory')).SharedMemory;
+      CopyMemory = (require('../src/shared/shared-memory') as typeof import('../src/shared/shared-memory')).SharedMemory;
     });
   });
   afterAll(() => {

@@ -18,10 +18,10 @@
 import fs from 'node:fs';
 import { constants as bufferConstants } from 'node:buffer';
 import { threadId } from 'node:worker_threads';
-import { PoolStateError } from './errors';
-import { ensureHeadroom } from './shared/memory-headroom';
-import { nativeMemory } from './shared/native';
-import { describe } from './task-ref';
+import { PoolStateError } from '../errors';
+import { ensureHeadroom } from './memory-headroom';
+import { nativeMemory } from './native';
+import { describe } from '../task-ref';
 
 /**
  * How another process or thread maps a block: the holder's descriptor of the memfd, and the file's identity,
@@ -247,6 +247,18 @@ export class SharedMemory implements Disposable {
     const buffer = new ArrayBuffer(description.size);
     new Uint8Array(buffer).set(bytes);
     return new SharedMemory(description.id, buffer, undefined, 0);
+  }
+
+  /**
+   * Write `bytes` at `at` into the block with this id that this thread holds: the changes a worker that held
+   * it in copy mode made to it. False if this thread holds no such block (it was closed meanwhile).
+   * @internal
+   */
+  static patch(id: string, at: number, bytes: Uint8Array): boolean {
+    const block = lookup(id);
+    if (block === undefined || at + bytes.byteLength > block.size) return false;
+    new Uint8Array(block.buffer, at, bytes.byteLength).set(bytes);
+    return true;
   }
 
   /**
