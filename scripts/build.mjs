@@ -4,6 +4,7 @@
  *   dist/index.cjs, dist/index.mjs   the library, bundled as CommonJS, and an ES module that re-exports it
  *   dist/task.cjs, dist/task.mjs     `forkpool/task`, what a task imports (emit), likewise
  *   dist/child.cjs                   the script every child runs (`forkpool/child`), one self-contained file
+ *   dist/thread.cjs                  the script every worker thread runs (ThreadPool), likewise
  *   dist/types/                      the public type declarations, shared by both formats
  *   dist/native/                     SharedMemory's native part, compiled for Linux x64 (scripts/build-native.mjs)
  *   dist/THIRD-PARTY-LICENSES.txt    the licenses of the code bundled in
@@ -51,7 +52,13 @@ fs.rmSync(DIST, { recursive: true, force: true });
 
 const results = await Promise.all([
   build({ ...COMMON, entryPoints: ENTRY_POINTS, format: 'cjs', outdir: DIST, outExtension: { '.js': '.cjs' } }),
-  build({ ...COMMON, entryPoints: { child: 'workers/process-entry.ts' }, format: 'cjs', outdir: DIST, outExtension: { '.js': '.cjs' } }),
+  build({
+    ...COMMON,
+    entryPoints: { child: 'workers/process-entry.ts', thread: 'workers/thread-entry.ts' },
+    format: 'cjs',
+    outdir: DIST,
+    outExtension: { '.js': '.cjs' },
+  }),
 ]);
 writeEsmEntryPoints();
 

@@ -16,7 +16,8 @@ import { chunkedInputWindow, type PoolSetup } from './calls/pool-setup';
 import type { TaskResolver } from './calls/task-resolver';
 import { invalidArgument, PoolStateError } from './errors';
 import type { ChildInfo, PoolStats } from './events';
-import { checkTaskOptions, type CallbackOptions, type CallOptions, type ChunkOptions } from './options';
+import { checkTaskOptions, type ApplyOptions, type CallbackOptions, type CallOptions, type ChunkOptions } from './options';
+import { takeTransfers } from './shared/transfer-list';
 import { PoolEmitter } from './pool-emitter';
 import type { PoolObserver, TaskRunner } from './scheduler/task-runner';
 import type { TaskSpec } from './shared/protocol';
@@ -76,8 +77,11 @@ export abstract class BasePool<M = any, W extends object = ChildInfo> extends Po
     return this.#runner.stats();
   }
 
-  /** Run `task(...args)` in a child; resolves with its result. */
-  apply<T extends TaskRef<M>>(task: T, args?: TaskArgs<M, T>, options?: CallOptions<W>): Promise<TaskResult<M, T>> {
+  /**
+   * Run `task(...args)` in a worker; resolves with its result. `options.transfer`: buffers to move to a
+   * thread rather than copy.
+   */
+  apply<T extends TaskRef<M>>(task: T, args?: TaskArgs<M, T>, options?: ApplyOptions<W>): Promise<TaskResult<M, T>> {
     try {
       return withCallerStack(this.#apply<TaskResult<M, T>>(task, args, options).promise);
     } catch (error) {
@@ -89,7 +93,7 @@ export abstract class BasePool<M = any, W extends object = ChildInfo> extends Po
   applyAsync<T extends TaskRef<M>>(
     task: T,
     args?: TaskArgs<M, T>,
-    options: CallOptions<W> & CallbackOptions<TaskResult<M, T>> = {},
+    options: ApplyOptions<W> & CallbackOptions<TaskResult<M, T>> = {},
   ): AsyncResult<TaskResult<M, T>> {
     return new AsyncResult(this.#apply<TaskResult<M, T>>(task, args, options).promise, options);
   }
@@ -171,12 +175,19 @@ export abstract class BasePool<M = any, W extends object = ChildInfo> extends Po
 
   // --- Turning calls into tasks ---------------------------------------------------------------------
 
-  #apply<R>(task: unknown, args: unknown, options: CallOptions<W> | undefined): ApplyCall<R> {
+  #apply<R>(task: unknown, args: unknown, options: ApplyOptions<W> | undefined): ApplyCall<R> {
     const spec = this.#prepare(task, options);
     if (args !== undefined && !Array.isArray(args)) {
       throw invalidArgument(`Expected \`args\` to be an array of arguments, got ${describe(args)}.`);
     }
-    return new ApplyCall<R>(this.#runner, spec, args ?? [], this.#callOptions(options));
+    const given = options?.transfer;
+    if (given !== undefined && !Array.isArray(given)) {
+      throw invalidArgument(`Expected \`transfer\` to be an array of ArrayBuffers and MessagePorts, got ${describe(given)}.`);
+    }
+    const noted = args === undefined ? undefined : takeTransfers(args);
+    const transfer = noted === undefined ? given : given === undefined ? noted : [...given, ...noted];
+    const settings = this.#callOptions(options);
+    return new ApplyCall<R>(this.#runner, spec, args ?? [], transfer === undefined ? settings : { ...settings, transfer });
   }
 
   /** `spread`: starmap, each item an argument list. */

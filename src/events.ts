@@ -1,5 +1,5 @@
 /**
- * The events Pool and ProcessPoolExecutor emit, and what `stats()` returns. The pools never emit `'error'`:
+ * The events the pools and executors emit, and what `stats()` returns. The pools never emit `'error'`:
  * a failure reaches the call that owns it.
  */
 
@@ -12,10 +12,16 @@ export interface ChildInfo {
   pid: number;
 }
 
+/** Which worker thread a lifecycle event or a task's event comes from (ThreadPool, ThreadPoolExecutor). */
+export interface ThreadInfo {
+  /** The thread's id, its `threadId` in `node:worker_threads`. */
+  threadId: number;
+}
+
 /**
  * How a worker ended, and why: `'recycled'` (`maxTasksPerChild`), `'idle'` (`idleTimeout`), `'closed'`,
  * `'timeout'`, `'aborted'`, `'terminated'`, `'broken'` (stopped because the pool broke), or `'crashed'` (it
- * died unasked). `W` says which worker: {@link ChildInfo} for a child process.
+ * died unasked). `W` says which worker: {@link ChildInfo} for a child process, {@link ThreadInfo} for a thread.
  */
 export type WorkerExitInfo<W extends object = ChildInfo> = W & {
   /** Its exit code, or null when a signal ended it. */
@@ -29,12 +35,15 @@ export type WorkerExitInfo<W extends object = ChildInfo> = W & {
 /** A child exited: how, and why (`'crashed'` when the pool did not ask it to). */
 export type ChildExitInfo = WorkerExitInfo<ChildInfo>;
 
+/** A worker thread exited: how, and why (`'crashed'` when the pool did not ask it to). `signal` is always null. */
+export type ThreadExitInfo = WorkerExitInfo<ThreadInfo>;
+
 /** @internal Which worker, as the engine reports it to a pool's face. */
-export type WorkerInfo = ChildInfo;
+export type WorkerInfo = ChildInfo | ThreadInfo;
 
 /**
  * The events of a pool, for `on`, `once` and `off`. `W` says which worker an event comes from:
- * {@link ChildInfo} (`{ pid }`) for a pool of processes.
+ * {@link ChildInfo} (`{ pid }`) for a pool of processes, {@link ThreadInfo} (`{ threadId }`) for threads.
  */
 export interface PoolEvents<W extends object = ChildInfo> {
   /** A task sent `value` with `emit()` (from `forkpool/task`). */

@@ -11,6 +11,7 @@ import type { TaskRunner } from './scheduler/task-runner';
 import { Task, type TaskSink } from './scheduler/task';
 import type { ChunkValues } from './shared/packing';
 import type { TaskSpec } from './shared/protocol';
+import { takeTransfers } from './shared/transfer-list';
 
 type FutureOutcome = { value: unknown } | { error: unknown } | { cancelled: true };
 
@@ -67,7 +68,8 @@ export class Future<T = unknown> implements PromiseLike<T> {
   constructor(engine: TaskRunner, spec: TaskSpec, args: unknown[], timeout: number | undefined, pending?: Set<Future<any>>) {
     this.#engine = engine;
     this.#pending = pending;
-    this.#task = new Task(spec, [args], true, new FutureSink(this), 0, 0, timeout);
+    // Arguments wrapped in transfer() move their buffers to the worker (a thread).
+    this.#task = new Task(spec, [args], true, new FutureSink(this), 0, 0, timeout, false, takeTransfers(args));
     pending?.add(this);
     engine.submit(this.#task);
   }

@@ -6,6 +6,7 @@ import { invalidArgument, outOfRange } from './errors';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { Transferable } from 'node:worker_threads';
 import type { ChildInfo } from './events';
 import { defaultChildScript } from './transports/process/child-script';
 import { TS_NODE_BINARY, TS_NODE_ENV } from './shared/ts-node-binary';
@@ -111,6 +112,17 @@ export interface CallOptions<W extends object = ChildInfo> extends TaskOptions {
   onEvent?: (value: unknown, info: W) => void;
 }
 
+/** Options of `apply` and `applyAsync`: those of every call, and buffers to move rather than copy. */
+export interface ApplyOptions<W extends object = ChildInfo> extends CallOptions<W> {
+  /**
+   * ArrayBuffers (and MessagePorts) inside the arguments to move to the worker thread that runs the task,
+   * rather than copy: they are detached (empty) here from then on. Arguments wrapped in `transfer(value,
+   * list)` move likewise. A pool of processes copies them as usual, so that code written for threads runs on
+   * processes too. Once sent, such a task stays with its thread: it is not taken back for another.
+   */
+  transfer?: readonly Transferable[];
+}
+
 export interface ChunkOptions<W extends object = ChildInfo> extends CallOptions<W> {
   /** Items per task. @default map: ceil(length / (4 * processes)); imap: 1 */
   chunksize?: number;
@@ -147,8 +159,11 @@ export interface ResolvedPoolOptions {
   errorClasses: ErrorClasses;
 }
 
-/** @internal Copy, check and fill the caller's options; the caller's object is never touched. */
-export function resolvePoolOptions(options: PoolOptions = {}, processesName = 'processes'): ResolvedPoolOptions {
+/**
+ * @internal Copy, check and fill the caller's options; the caller's object is never touched. `workerScript`:
+ * the script the workers run, where it is not the child script (a ThreadPool's).
+ */
+export function resolvePoolOptions(options: PoolOptions = {}, processesName = 'processes', workerScript?: string): ResolvedPoolOptions {
   if (typeof options !== 'object' || options === null) {
     throw invalidArgument(`Expected the pool options to be an object, got ${describe(options)}.`);
   }
@@ -198,7 +213,7 @@ export function resolvePoolOptions(options: PoolOptions = {}, processesName = 'p
     idleTimeout: checkTimeout('idleTimeout', options.idleTimeout),
     stdout,
     stderr,
-    childScript: findChildScript(options.childScript),
+    childScript: workerScript ?? findChildScript(options.childScript),
     errorClasses: errorClassesByName(options.errorClasses),
   };
 }

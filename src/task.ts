@@ -1,6 +1,7 @@
 /**
  * `forkpool/task`: what a task imports to talk to its pool while it runs (CommonJS:
- * `require('forkpool/task')`).
+ * `require('forkpool/task')`): {@link emit} sends events to the caller, and {@link transfer} moves a result's
+ * buffers back from a worker thread rather than copy them.
  *
  * ```ts
  * // resize.ts, a task module
@@ -19,6 +20,8 @@
  */
 import { PoolStateError } from './errors';
 import { taskContext } from './shared/task-context';
+
+export { transfer } from './transfer';
 
 // Loaded by a task module in a child: tell that child to keep each task's asynchronous work apart.
 taskContext()?.trackTasks();

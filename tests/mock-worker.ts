@@ -96,6 +96,7 @@ export function mockEngine(options: PoolOptions = {}): { engine: Engine; childre
   const children: MockWorker[] = [];
   const transport: Transport = {
     outOfBand: false,
+    buffersAsBytes: false,
     spawn: (init: InitBody, events: WorkerLinkEvents) => {
       const worker = new MockWorker(events);
       children.push(worker);

@@ -26,9 +26,12 @@ export class CarriedValues {
   readonly #unread = new Map<number, Encoding>();
   #serialization: Serialization = 'advanced';
   readonly #outOfBand: boolean;
+  readonly #buffersAsBytes: boolean;
 
-  constructor(outOfBand: boolean) {
+  /** `outOfBand` and `buffersAsBytes`: what the channel to the parent is (see EncodeOptions). */
+  constructor(outOfBand: boolean, buffersAsBytes: boolean) {
     this.#outOfBand = outOfBand;
+    this.#buffersAsBytes = buffersAsBytes;
   }
 
   set serialization(serialization: Serialization) {
@@ -61,7 +64,7 @@ export class CarriedValues {
    * (the parent attaches them through this worker), its segment until the parent has read it.
    */
   send(value: unknown): Envelope | undefined {
-    const encoding = encode(value, { serialization: this.#serialization, outOfBand: this.#outOfBand });
+    const encoding = encode(value, { serialization: this.#serialization, outOfBand: this.#outOfBand, buffersAsBytes: this.#buffersAsBytes });
     if (encoding === undefined) return undefined;
     for (const block of encoding.blocks) this.#kept.set(block.id, block);
     const { segment } = encoding.envelope;

@@ -27,9 +27,11 @@ process.on('error', (error: NodeJS.ErrnoException) => {
 });
 
 runWorker({
+  // A transfer list means nothing between processes: the values are copied with the rest.
   send: (message, done) => sendToParent!(message, undefined, undefined, done),
   claimer: () => new PageClaimer(CHILD_PAGE_FD),
   watchParent,
   onMessage: (handler) => process.on('message', handler),
   outOfBand: outOfBandAvailable(),
+  buffersAsBytes: false,
 });

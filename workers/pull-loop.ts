@@ -24,8 +24,10 @@ import {
 import { packNumbers, type ChunkValues } from '../src/shared/packing';
 import type { Claimer } from '../src/shared/progress-page';
 import { findUnsendable, unsendableError } from '../src/shared/sendable';
+import { takeTransfer, takeTransfers } from '../src/shared/transfer-list';
 import { TASK_CONTEXT, type TaskContext } from '../src/shared/task-context';
 import { toWireError } from '../src/shared/wire-error';
+import type { Transferable } from 'node:worker_threads';
 import { PoolStateError } from '../src/errors';
 import { CarriedValues, type CopyHeld } from './carried-values';
 import { CreditWindow } from './credit-window';
@@ -33,8 +35,12 @@ import { explainInlineError, loadTask, preloadModule, type TaskFunction } from '
 
 /** How a worker reaches its parent: an IPC channel (a child process) or a message port (a thread). */
 export interface ParentChannel {
-  /** Send to the parent. @throws what serializing the message throws (nothing is sent then). */
-  send(message: ChildMessage | VersionMessage, done?: () => void): void;
+  /**
+   * Send to the parent; `transfer`: buffers to move rather than copy, where the channel moves them (a
+   * thread's; a process copies them with the rest). @throws what serializing the message throws (nothing is
+   * sent then).
+   */
+  send(message: ChildMessage | VersionMessage, done?: () => void, transfer?: readonly Transferable[]): void;
   /** The page this worker claims its tasks on, when `pool:init` says it has one. */
   claimer(): Claimer;
   /** No guard watches for the parent's death on this worker's behalf: it watches itself. */
@@ -43,6 +49,8 @@ export interface ParentChannel {
   onMessage(handler: (message: unknown) => void): void;
   /** Whether large values may travel through segments (between processes), rather than in the channel. */
   readonly outOfBand: boolean;
+  /** Whether the channel delivers a Buffer as a plain Uint8Array (a thread's postMessage): see value-codec.ts. */
+  readonly buffersAsBytes: boolean;
 }
 
 /** A task received, with its number on the progress page. */
@@ -63,6 +71,8 @@ const specs = new Map<number, TaskSpec>();
 const window = new CreditWindow();
 /** Outcomes not yet sent, and when the oldest of them was ready. */
 let unsent: WireResult[] = [];
+/** The buffers that outcomes not yet sent move to the parent (see transfer()), by outcome. */
+const transfers = new Map<WireResult, Transferable[]>();
 let oldestUnsent = 0;
 /**
  * `starting` until the initializer has run (an early `pool:exit` waits for it: a child that has started runs
@@ -88,11 +98,12 @@ const taskContext: TaskContext = {
     }
     const problem = findUnsendable(value, serialization, 'the event');
     if (problem !== undefined) throw unsendableError('The event', problem);
+    const transfer = takeTransfer(value);
     try {
       const encoded = carried.send(value);
       const message = tag<EventMessage>({ type: 'pool:event', id: task.id, value: encoded === undefined ? value : undefined }, token);
       if (encoded !== undefined) message.encoded = encoded;
-      send(message);
+      parent.send(message, undefined, transfer);
     } catch (error) {
       throw unsendableError('The event', (error as Error).message, error);
     }
@@ -195,6 +206,8 @@ async function runTask({ id, fn, inputs, encoded, spread, keepGoing }: WireTask)
     }
   }
   const result: WireResult = failed ?? { id, values: [] };
+  const transfer = takeTransfers(values);
+  if (transfer !== undefined) transfers.set(result, transfer);
   try {
     // What the task wrote in the blocks this worker holds in copy mode goes back with its result.
     if (copies.length > 0) result.writeBack = carried.writeBack(copies);
@@ -243,6 +256,13 @@ function dropCall(call: number): void {
 function flush(): void {
   const results = unsent;
   unsent = [];
+  let transfer: Transferable[] | undefined;
+  let own: Map<WireResult, Transferable[]> | undefined;
+  if (transfers.size > 0) {
+    own = new Map(transfers);
+    for (const result of results) transfer = joined(transfer, transfers.get(result));
+    transfers.clear();
+  }
   const credits = window.refill(results.length) + dropped.length + skipped.length;
   const message = tag<ResultsMessage>({ type: 'pool:results', results, credits }, token);
   if (dropped.length > 0) {
@@ -254,10 +274,10 @@ function flush(): void {
     skipped = [];
   }
   try {
-    send(message);
+    parent.send(message, undefined, transfer);
   } catch {
-    // Structured clone refuses functions, symbols and handles before anything is written: send each
-    // outcome on its own, so that only the unsendable ones fail. The first carries the credits.
+    // Structured clone refuses functions, symbols, handles and detached buffers before anything is written:
+    // send each outcome on its own, so that only the unsendable ones fail. The first carries the credits.
     for (let i = 0; i < results.length; i++) {
       const one = { ...message, results: [results[i]], credits: i === 0 ? credits : 0 };
       if (i > 0) {
@@ -265,13 +285,21 @@ function flush(): void {
         delete one.skipped;
       }
       try {
-        send(one);
+        parent.send(one, undefined, own?.get(results[i]));
       } catch (error) {
         const reason = (error as Error).message;
         send({ ...one, results: [failure(results[i].id, unsendableError('The task result', reason, error))] });
       }
     }
   }
+}
+
+/** `list` added to `joined`, made where needed. */
+function joined(into: Transferable[] | undefined, list: Transferable[] | undefined): Transferable[] | undefined {
+  if (list === undefined) return into;
+  if (into === undefined) return [...list];
+  into.push(...list);
+  return into;
 }
 
 /** Most time given to stdout and stderr to drain before a child exits anyway (a reader that never reads). */
@@ -376,6 +404,6 @@ export function die(error: unknown): void {
 /** Start answering the parent at the other end of `channel`. The entry passes every uncaught error to die(). */
 export function runWorker(channel: ParentChannel): void {
   parent = channel;
-  carried = new CarriedValues(channel.outOfBand);
+  carried = new CarriedValues(channel.outOfBand, channel.buffersAsBytes);
   channel.onMessage(onParentMessage);
 }

@@ -2,6 +2,7 @@
  * What every submitting call shares: its tasks, its per-task options, and its one listener on the
  * caller's AbortSignal (one per call, however many chunks it has).
  */
+import type { Transferable } from 'node:worker_threads';
 import type { WorkerInfo } from '../events';
 import type { TaskRunner } from '../scheduler/task-runner';
 import { Task, type TaskSink } from '../scheduler/task';
@@ -14,6 +15,8 @@ export interface CallSettings {
   timeout: number | undefined;
   signal: AbortSignal | undefined;
   onEvent?: (value: unknown, info: WorkerInfo) => void;
+  /** Buffers an apply moves to its worker (a thread) rather than copies. */
+  transfer?: readonly Transferable[];
 }
 
 let nextCallId = 1;
@@ -95,7 +98,7 @@ export abstract class Call implements TaskSink {
   /** Queue one chunk of calls; once the signal is aborted, reject it instead. */
   protected submit(inputs: ChunkValues, index: number): void {
     const { timeout, signal } = this.#options;
-    const task = new Task(this.#spec, inputs, this.#spread, this, this.#id, index, timeout, this.keepsGoing);
+    const task = new Task(this.#spec, inputs, this.#spread, this, this.#id, index, timeout, this.keepsGoing, this.#options.transfer);
     if (signal?.aborted) {
       task.finish();
       this.rejectTask(task, signal.reason);

@@ -8,10 +8,11 @@ import type { PoolObserver } from '../scheduler/task-runner';
 import { reportCallbackError } from './callback-warning';
 
 export function observerFor(emitter: EventEmitter<PoolEvents<any>>): PoolObserver {
-  const emit = <E extends keyof PoolEvents>(event: E, ...args: PoolEvents[E]) => {
+  // The info is the pool's own kind of worker (W): the emitter's events are typed for it.
+  const emit = <E extends keyof PoolEvents<any>>(event: E, ...args: PoolEvents<any>[E]) => {
     for (const listener of emitter.rawListeners(event)) {
       try {
-        (listener as (...values: PoolEvents[E]) => void).apply(emitter, args);
+        (listener as (...values: PoolEvents<any>[E]) => void).apply(emitter, args);
       } catch (error) {
         reportCallbackError(error, `'${event}' listener`);
       }

@@ -129,13 +129,13 @@ export class Dispatcher {
     return Math.ceil(work / Math.max(1, takers));
   }
 
-  /** Up to `limit` tasks from the front of the queue; a task with a clock only as the first. */
+  /** Up to `limit` tasks from the front of the queue; a task that goes alone (task.alone) only as the first. */
   #takeBatch(limit: number): Task[] {
     const batch: Task[] = [this.#queue.shift()!];
     this.#queued--;
     while (batch.length < limit) {
       const task = this.#nextQueued();
-      if (task === undefined || task.urgent) break;
+      if (task === undefined || task.alone) break;
       batch.push(this.#queue.shift()!);
       this.#queued--;
     }

@@ -72,7 +72,11 @@ export class Engine implements TaskRunner, WorkerOwner {
   constructor(options: ResolvedPoolOptions, init: InitBody, observer: PoolObserver, transport: Transport) {
     this.#options = options;
     this.#observer = observer;
-    this.#initargs = encode(init.initargs, { serialization: options.serialization, outOfBand: transport.outOfBand });
+    this.#initargs = encode(init.initargs, {
+      serialization: options.serialization,
+      outOfBand: transport.outOfBand,
+      buffersAsBytes: transport.buffersAsBytes,
+    });
     if (this.#initargs !== undefined) {
       for (const block of this.#initargs.blocks) block.retain();
       this.onBlocksSent(this.#initargs.blocks);

@@ -1,6 +1,7 @@
 /**
  * One unit of scheduling: a chunk of calls of one function, plus where its outcome goes.
  */
+import type { Transferable } from 'node:worker_threads';
 import { withCode } from '../errors';
 import type { WorkerInfo } from '../events';
 import type { ChunkValues } from '../shared/packing';
@@ -80,6 +81,11 @@ export class Task {
     readonly timeout: number | undefined,
     /** Run every call of the chunk even after one fails (see WireTask). */
     readonly keepGoing = false,
+    /**
+     * Buffers the task moves to its worker rather than copies, where the channel can move them (a thread's).
+     * Once sent they belong to the worker: the task is never taken back from it.
+     */
+    readonly transfer: readonly Transferable[] | undefined = undefined,
   ) {}
 
   get state(): TaskState {
@@ -100,6 +106,14 @@ export class Task {
    */
   get urgent(): boolean {
     return this.timeout !== undefined;
+  }
+
+  /**
+   * Goes only to a worker that holds nothing, and first in its message: a task with a clock (`urgent`), and
+   * one that moves buffers, which its worker must begin rather than hold where it could not be taken back.
+   */
+  get alone(): boolean {
+    return this.timeout !== undefined || this.transfer !== undefined;
   }
 
   /** Whether a worker has begun it (it may have finished since). */

@@ -4,6 +4,7 @@
  * that changes what the worker holds. Its link (worker.ts) is what differs between processes and threads.
  */
 import type { Readable } from 'node:stream';
+import type { Transferable } from 'node:worker_threads';
 import { withCode } from '../errors';
 import type { WorkerInfo } from '../events';
 import type { ResolvedPoolOptions } from '../options';
@@ -97,7 +98,7 @@ export class WorkerHandle {
     this.#token = init.token;
     this.#maxTasks = options.maxTasksPerChild;
     this.#packs = options.serialization === 'advanced';
-    this.#encodeOptions = { serialization: options.serialization, outOfBand: transport.outOfBand };
+    this.#encodeOptions = { serialization: options.serialization, outOfBand: transport.outOfBand, buffersAsBytes: transport.buffersAsBytes };
     this.#link = transport.spawn(init, {
       message: (message) => this.#onMessage(message),
       exit: (exit) => this.#onExit(exit),
@@ -146,12 +147,13 @@ export class WorkerHandle {
 
   /**
    * Whether it may be sent tasks now, and so sent `task`. A task with a clock goes only to a worker that
-   * holds nothing, so that it starts the moment it arrives; so does every task for a worker without a
-   * progress page, which could not give back a task it holds.
+   * holds nothing, so that it starts the moment it arrives, and so does one that moves its buffers, which
+   * could not be taken back; so does every task for a worker without a progress page, which could not give
+   * back a task it holds.
    */
   takes(task: Task): boolean {
     if (this.#state !== 'ready' || this.#credits <= 0 || this.room <= 0) return false;
-    return this.#held.size === 0 || (this.#link.page !== undefined && !task.urgent);
+    return this.#held.size === 0 || (this.#link.page !== undefined && !task.alone);
   }
 
   /** Whether it has begun `task` (it may have finished it since). */
@@ -185,6 +187,8 @@ export class WorkerHandle {
   sendTasks(tasks: Task[]): Error | undefined {
     const wire: WireTask[] = new Array(tasks.length);
     let newSpecs: number[] | undefined;
+    /** The buffers the tasks move to the worker rather than copy (a thread's channel moves them). */
+    let transfer: Transferable[] | undefined;
     for (let i = 0; i < tasks.length; i++) {
       const task = tasks[i];
       const { id, spec, inputs, call } = task;
@@ -209,8 +213,9 @@ export class WorkerHandle {
       }
       if (task.urgent) wire[i].urgent = true;
       if (task.keepGoing) wire[i].keepGoing = true;
+      if (task.transfer !== undefined) (transfer ??= []).push(...task.transfer);
     }
-    const error = this.#write(tag({ type: 'pool:tasks', tasks: wire }));
+    const error = this.#write(tag({ type: 'pool:tasks', tasks: wire }), transfer);
     if (error !== undefined) {
       for (const id of newSpecs ?? []) this.#knownSpecs.delete(id);
       return error;
@@ -285,7 +290,8 @@ export class WorkerHandle {
    */
   revoke(task: Task): boolean {
     const page = this.#link.page;
-    if (task.holder !== this || page === undefined || !page.revoke(task.seq)) return false;
+    // A task that moved its buffers to the worker cannot be sent anywhere else: it stays where it is.
+    if (task.holder !== this || page === undefined || task.transfer !== undefined || !page.revoke(task.seq)) return false;
     this.#release(task);
     return true;
   }
@@ -337,9 +343,9 @@ export class WorkerHandle {
     this.#write(message);
   }
 
-  #write(message: ParentMessage): Error | undefined {
+  #write(message: ParentMessage, transfer?: Transferable[]): Error | undefined {
     if (this.#state === 'exited') return undefined;
-    return this.#link.send(message);
+    return this.#link.send(message, transfer);
   }
 
   #release(task: Task): void {
@@ -363,6 +369,7 @@ export class WorkerHandle {
     clearTimeout(this.#killTimer);
     this.disarmIdleTimer();
     this.#to('exited');
+    if (exit.error !== undefined) this.#fatalError ??= exit.error;
     // Read the page once: which of the held tasks the worker had begun. Without a page it held one, begun.
     const started = this.#link.page?.started() ?? Infinity;
     const held: HeldAtExit[] = [];

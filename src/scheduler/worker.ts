@@ -5,6 +5,7 @@
  * transport's, in src/transports/; the scheduler never asks which kind it drives.
  */
 import type { Readable } from 'node:stream';
+import type { Transferable } from 'node:worker_threads';
 import type { WorkerInfo } from '../events';
 import type { ProgressPage } from '../shared/progress-page';
 import type { InitMessage, ParentMessage } from '../shared/protocol';
@@ -14,6 +15,8 @@ export interface WorkerExit {
   exitCode: number | null;
   signal: NodeJS.Signals | null;
   spawnError?: Error;
+  /** What it died of, where the transport learns it (a thread out of memory, or failing at load). */
+  error?: Error;
 }
 
 /** What a worker's link reports. */
@@ -35,8 +38,10 @@ export interface WorkerLink {
   /**
    * Send one message, in order. Returns the error of a message that could not be serialized, in which case
    * nothing was sent; a worker that is gone, or going, is not an error (its exit settles what it held).
+   * `transfer`: buffers the message moves rather than copies, where the channel can move them (a thread's);
+   * elsewhere they are copied with the rest.
    */
-  send(message: ParentMessage): Error | undefined;
+  send(message: ParentMessage, transfer?: readonly Transferable[]): Error | undefined;
   /** End it now: `force` false asks it to (SIGTERM), true leaves it no choice (SIGKILL, `terminate()`). */
   stop(force: boolean): void;
   /** Keep this process's event loop alive for the worker (while the pool has work), or not. */
@@ -50,6 +55,11 @@ export type InitBody = Pick<InitMessage, 'token' | 'initializer' | 'initargs' | 
 export interface Transport {
   /** Whether large values may travel through segments rather than the channel (between processes). */
   readonly outOfBand: boolean;
+  /**
+   * Whether the channel delivers a Buffer as a plain Uint8Array (`postMessage` does; a child process's
+   * channel keeps it): then Buffers travel marked, and arrive as Buffers (value-codec.ts).
+   */
+  readonly buffersAsBytes: boolean;
   /**
    * Start a worker and send it `init` (with what the transport adds): it waits in the channel while the
    * worker boots, so the handshake costs no round trip.

@@ -8,6 +8,10 @@
  *   through the pipe, and the bytes are copied once, by the writer, into memory the reader maps as they are.
  *   A value that is large without binary parts (a long array of objects) is serialized into the segment whole.
  *
+ * - Where the channel delivers a Buffer as a plain Uint8Array (a thread's `postMessage`, `buffersAsBytes`),
+ *   each Buffer travels in the message under a marker that says so, and arrives as a Buffer over the same
+ *   bytes (moved, where the call's transfer list names its ArrayBuffer).
+ *
  * The value that goes through the channel has markers in place of what travels apart, and comes in an
  * Envelope that says where the bytes are. A value with nothing to do is sent as it is: a tiny call pays one
  * look at its arguments.
@@ -28,6 +32,13 @@ export const OUT_OF_BAND_BYTES = 256 * 1024;
 
 /** The key of a marker: an object with it stands for something that travels apart. */
 const MARK = '@@forkpool/value';
+
+/** Marks a Buffer that travels in the message, to be a Buffer again where it arrives (`buffersAsBytes`). */
+interface BufferMark {
+  [MARK]: 'buffer';
+  /** The Buffer, which the channel turns into a Uint8Array over the same bytes. */
+  bytes: Uint8Array;
+}
 
 /** Marks where bytes of the segment go back: a binary part, or a copy-mode block's contents. */
 interface BytesMark {
@@ -69,6 +80,8 @@ export interface EncodeOptions {
   serialization: Serialization;
   /** Whether large parts may travel through segments: between processes on Linux. */
   outOfBand: boolean;
+  /** Whether the channel delivers a Buffer as a plain Uint8Array (postMessage), so that Buffers travel marked. */
+  buffersAsBytes?: boolean;
 }
 
 /** Segments reach across processes only where /proc/<pid>/fd does: elsewhere everything goes in band. */
@@ -191,7 +204,7 @@ class Scan {
     }
     if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) {
       this.size += value.byteLength;
-      if (travelsApart(value.byteLength, this.#options)) {
+      if (travelsApart(value.byteLength, this.#options) || (this.#options.buffersAsBytes === true && Buffer.isBuffer(value))) {
         this.parts++;
         this.partBytes += value.byteLength;
       }
@@ -297,7 +310,11 @@ class Marking {
   }
 
   #binary(value: ArrayBufferView | ArrayBuffer): unknown {
-    if (!travelsApart(value.byteLength, this.#options)) return value;
+    if (!travelsApart(value.byteLength, this.#options)) {
+      if (this.#options.buffersAsBytes !== true || !Buffer.isBuffer(value)) return value;
+      const mark: BufferMark = { [MARK]: 'buffer', bytes: value };
+      return mark;
+    }
     const bytes = value instanceof ArrayBuffer ? new Uint8Array(value) : new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
     const mark: BytesMark = { [MARK]: 'bytes', at: this.reserve(bytes), length: bytes.byteLength, type: binaryType(value) };
     return mark;
@@ -366,7 +383,12 @@ function restore(value: unknown, bytes: Uint8Array | undefined, blocks: SharedMe
   if (typeof value !== 'object' || value === null || ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return value;
   if (seen.has(value)) return seen.get(value);
   if (isMark(value)) {
-    const restored = value[MARK] === 'block' ? restoreBlock(value as BlockMark, bytes, blocks) : restoreBytes(value as BytesMark, bytes!);
+    const restored =
+      value[MARK] === 'block'
+        ? restoreBlock(value as BlockMark, bytes, blocks)
+        : value[MARK] === 'buffer'
+          ? restoreBuffer(value as BufferMark)
+          : restoreBytes(value as BytesMark, bytes!);
     seen.set(value, restored);
     return restored;
   }
@@ -400,6 +422,11 @@ function restoreBlock(mark: BlockMark, bytes: Uint8Array | undefined, blocks: Sh
   }
   blocks.push(restored);
   return restored;
+}
+
+/** A Buffer that travelled in the message, as the channel delivered it (a Uint8Array): a Buffer again, no copy. */
+function restoreBuffer({ bytes }: BufferMark): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /** A binary part over the segment's bytes: the same memory, no copy (mapped copy on write, or read once). */

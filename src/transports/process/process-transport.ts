@@ -15,6 +15,7 @@ import { OrphanGuard, type ParentDeathGuard } from './orphan-guard';
 
 export class ProcessTransport implements Transport {
   readonly outOfBand = outOfBandAvailable();
+  readonly buffersAsBytes = false;
   readonly #options: ResolvedPoolOptions;
   readonly #links = new Set<ChildProcessLink>();
   readonly #guard: ParentDeathGuard;
@@ -41,7 +42,7 @@ export class ProcessTransport implements Transport {
 
   forget(link: WorkerLink): void {
     this.#links.delete(link as ChildProcessLink);
-    this.#guard.forget(link.info?.pid);
+    this.#guard.forget((link as ChildProcessLink).info?.pid);
   }
 
   close(): void {
