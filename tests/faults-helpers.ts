@@ -2,6 +2,7 @@
  * Shared by the fault tests: side-effect files, the processes a test started, and scripts run as a separate
  * parent process.
  */
+import { liveThreads } from '../src/transports/thread/thread-transport';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { fixture, isAlive, waitFor } from './helpers';
@@ -39,6 +40,7 @@ export function childrenOf(parent: number): number[] {
 /** Wait until this process has no live child left: every pool joined, every script reaped. */
 export async function expectNoChildrenLeft(): Promise<void> {
   await waitFor(() => childrenOf(process.pid).length === 0, 5000, `no child processes left (${childrenOf(process.pid).join(' ')})`);
+  await waitFor(() => liveThreads() === 0, 5000, `no worker threads left (${liveThreads()})`);
 }
 
 /** Send a signal, ignoring a process that is already gone. */

@@ -55,6 +55,14 @@ export class ThreadTransport implements Transport {
   close(): void {}
 }
 
+/** The threads started and not yet exited, in this process: none should outlive its pool. */
+let live = 0;
+
+/** @internal How many threads of this process's pools are alive (for tests and diagnostics). */
+export function liveThreads(): number {
+  return live;
+}
+
 /** One worker thread: its Worker, its progress page, its output. */
 export class ThreadLink implements WorkerLink {
   readonly #worker: Worker;
@@ -82,6 +90,7 @@ export class ThreadLink implements WorkerLink {
       stdout: options.stdout !== 'inherit',
       stderr: options.stderr !== 'inherit',
     });
+    live++;
     this.info = { threadId: this.#worker.threadId };
     const stdout = this.#pipe(this.#worker.stdout, options.stdout);
     const stderr = this.#pipe(this.#worker.stderr, options.stderr);
@@ -131,6 +140,7 @@ export class ThreadLink implements WorkerLink {
   #onExit(exitCode: number): void {
     if (this.#exited) return;
     this.#exited = true;
+    live--;
     const exit: WorkerExit = { exitCode, signal: null };
     if (this.#error !== undefined) exit.error = this.#error;
     this.#events.exit(exit);
