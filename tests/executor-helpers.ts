@@ -4,8 +4,9 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { ProcessPoolExecutor, type ExecutorOptions } from '../src';
+import type { BaseExecutor, ExecutorOptions } from '../src';
 import { fixture, useScratchDir } from './helpers';
+import { executorOf, type Kind } from './kinds';
 
 export const TASKS = fixture('executor-tasks.js');
 export type Tasks = typeof import('./fixtures/executor-tasks');
@@ -28,7 +29,7 @@ export interface Scratch {
 }
 
 /** The executors made by `executor` during the current test. */
-let executors: ProcessPoolExecutor<Tasks>[] | undefined;
+let executors: BaseExecutor<Tasks, any>[] | undefined;
 
 function scratchIn(dir: string): Scratch {
   const gate = path.join(dir, 'gate');
@@ -61,8 +62,13 @@ export function useScratch(): () => Scratch {
 }
 
 /** An executor over the fixture tasks, shut down after the test whatever happens. */
-export function executor(options: ExecutorOptions<Tasks> = {}): ProcessPoolExecutor<Tasks> {
-  const created = new ProcessPoolExecutor<Tasks>({ maxWorkers: 1, module: TASKS, ...options });
+export function executor(options: ExecutorOptions<Tasks> = {}, kind: Kind = 'process'): BaseExecutor<Tasks, any> {
+  const created = executorOf<Tasks>(kind, { maxWorkers: 1, module: TASKS, ...options });
   executors!.push(created);
   return created;
+}
+
+/** {@link executor} for executors of `kind`. */
+export function executorFor(kind: Kind): (options?: ExecutorOptions<Tasks>) => BaseExecutor<Tasks, any> {
+  return (options) => executor(options, kind);
 }

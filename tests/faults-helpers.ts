@@ -40,7 +40,7 @@ export function childrenOf(parent: number): number[] {
 /** Wait until this process has no live child left: every pool joined, every script reaped. */
 export async function expectNoChildrenLeft(): Promise<void> {
   await waitFor(() => childrenOf(process.pid).length === 0, 5000, `no child processes left (${childrenOf(process.pid).join(' ')})`);
-  await waitFor(() => liveThreads() === 0, 5000, `no worker threads left (${liveThreads()})`);
+  await waitFor(() => liveThreads().length === 0, 5000, `no worker threads left (${liveThreads().join(' ')})`);
 }
 
 /** Send a signal, ignoring a process that is already gone. */

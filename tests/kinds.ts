@@ -5,6 +5,7 @@
  * a task with worker-id.js: its pid in a child, its threadId in a thread.
  */
 import { BaseExecutor, BasePool, Pool, ProcessPoolExecutor, ThreadPool, ThreadPoolExecutor, type ExecutorOptions, type PoolOptions } from '../src';
+import { liveThreads } from '../src/transports/thread/thread-transport';
 import { isAlive } from './helpers';
 
 export type Kind = 'process' | 'thread';
@@ -42,12 +43,9 @@ export function idOf(info: { pid?: number; threadId?: number } | object): number
   return (pid ?? threadId)!;
 }
 
-/**
- * Whether the worker with this id still runs: a process as the system sees it; a thread while its pool
- * counts it (a thread cannot be seen from outside its process).
- */
-export function workerAlive(kind: Kind, id: number, pool?: AnyPool): boolean {
-  return kind === 'process' ? isAlive(id) : pool !== undefined && idsOf(pool).includes(id);
+/** Whether the worker with this id still runs: a process as the system sees it, a thread until its 'exit'. */
+export function workerAlive(kind: Kind, id: number, _pool?: AnyPool): boolean {
+  return kind === 'process' ? isAlive(id) : liveThreads().includes(id);
 }
 
 /**

@@ -55,12 +55,12 @@ export class ThreadTransport implements Transport {
   close(): void {}
 }
 
-/** The threads started and not yet exited, in this process: none should outlive its pool. */
-let live = 0;
+/** The threads started and not yet exited, in this process, by threadId: none should outlive its pool. */
+const live = new Set<number>();
 
-/** @internal How many threads of this process's pools are alive (for tests and diagnostics). */
-export function liveThreads(): number {
-  return live;
+/** @internal The threadIds of this process's pools' threads that are alive (for tests and diagnostics). */
+export function liveThreads(): number[] {
+  return [...live];
 }
 
 /** One worker thread: its Worker, its progress page, its output. */
@@ -90,8 +90,8 @@ export class ThreadLink implements WorkerLink {
       stdout: options.stdout !== 'inherit',
       stderr: options.stderr !== 'inherit',
     });
-    live++;
     this.info = { threadId: this.#worker.threadId };
+    live.add(this.info.threadId);
     const stdout = this.#pipe(this.#worker.stdout, options.stdout);
     const stderr = this.#pipe(this.#worker.stderr, options.stderr);
     this.output = { stdout, stderr };
@@ -140,7 +140,7 @@ export class ThreadLink implements WorkerLink {
   #onExit(exitCode: number): void {
     if (this.#exited) return;
     this.#exited = true;
-    live--;
+    live.delete(this.info.threadId);
     const exit: WorkerExit = { exitCode, signal: null };
     if (this.#error !== undefined) exit.error = this.#error;
     this.#events.exit(exit);
