@@ -19,6 +19,8 @@ export type WorkloadId =
   | 'B'
   /** C: echoes of a large Buffer. */
   | 'C'
+  /** C with the Buffer's memory moved both ways (a transfer list) rather than copied: threads only. */
+  | 'C-move'
   /** D: create a pool, get the first result. */
   | 'D'
   /** E: a fresh pool, one CPU task of about a second per worker: the time to the last result. */
@@ -34,9 +36,15 @@ export type NodePeerId =
   | 'forkpool'
   /** forkpool's ProcessPoolExecutor: a Future per call. */
   | 'forkpool-executor'
+  /** forkpool's ThreadPool: the same pool over worker threads. */
+  | 'forkpool-threads'
+  /** forkpool's ThreadPoolExecutor. */
+  | 'forkpool-thread-executor'
   | 'jest-worker'
   | 'worker-farm'
   | 'tinypool'
+  /** tinypool with its default runtime, worker threads. */
+  | 'tinypool-threads'
   | 'workerpool'
   | 'piscina'
   | 'raw-fork'
@@ -131,5 +139,5 @@ export interface Outcome extends Partial<Measurement> {
 export const RESULT_MARKER = '@@forkpool-bench ';
 
 /** Tasks in tasks/tasks.js (and python/tasks.py). */
-export type TaskName = 'tiny' | 'tinyEmit' | 'cpu' | 'echo' | 'gzipFile' | 'sleep';
-export const TASK_NAMES: readonly TaskName[] = ['tiny', 'tinyEmit', 'cpu', 'echo', 'gzipFile', 'sleep'];
+export type TaskName = 'tiny' | 'tinyEmit' | 'cpu' | 'echo' | 'moveBack' | 'moveBackPiscina' | 'moveBackTinypool' | 'gzipFile' | 'sleep';
+export const TASK_NAMES: readonly TaskName[] = ['tiny', 'tinyEmit', 'cpu', 'echo', 'moveBack', 'moveBackPiscina', 'moveBackTinypool', 'gzipFile', 'sleep'];

@@ -137,9 +137,28 @@ function resolvable(from: NodeJS.Require, request: string): string | undefined {
   }
 }
 
+/**
+ * Whether this is a worker thread of a Node that gives its threads no module loader hooks: Node 20 applies
+ * neither the hooks the program was started with nor those a thread registers to the thread's `import()`.
+ */
+function threadWithoutHooks(): boolean {
+  const { isMainThread } = require('node:worker_threads') as typeof import('node:worker_threads');
+  return !isMainThread && Number(process.versions.node.split('.')[0]) < 22;
+}
+
 /** The task's error when nothing here loads TypeScript: what to install, or how to run the program. */
 export function noTypeScriptLoader(file: string, cause?: unknown): Error {
   const [major, minor] = process.versions.node.split('.').map(Number);
+  if (cause !== undefined && threadWithoutHooks()) {
+    const error = new Error(
+      `The task module ${file} is TypeScript in an ES module, and Node ${major} runs no module loader hooks in a ` +
+        'worker thread, where ES modules would need them: run it in a Pool (child processes), make the module ' +
+        'CommonJS (.cts, or a package without "type": "module"), or use Node 22 or later.',
+      { cause },
+    );
+    (error as Error & { code: string }).code = 'ERR_POOL_NO_TS_LOADER';
+    return error;
+  }
   const nodeAdvice =
     major > 23 || (major === 23 && minor >= 6) || (major === 22 && minor >= 18)
       ? 'or let Node strip the types itself (this process runs with --no-experimental-strip-types)'

@@ -1,7 +1,7 @@
 /**
  * piscina: worker threads, the in-process reference (no child processes, so no fork and no IPC pipe).
  */
-import { Piscina } from 'piscina';
+import { Piscina, move } from 'piscina';
 import { TASKS } from '../paths';
 import type { NodePeer } from './types';
 
@@ -10,6 +10,7 @@ export const peer: NodePeer = {
     const pool = new Piscina({ filename: TASKS, minThreads: workers, maxThreads: workers });
     return {
       call: (task, arg) => pool.run(arg, { name: task }),
+      move: (buffer) => pool.run(move(buffer) as ArrayBuffer, { name: 'moveBackPiscina' }),
       async close() {
         await pool.destroy();
       },

@@ -8,6 +8,11 @@ export interface PoolUnderTest {
   call(task: TaskName, arg: unknown): Promise<unknown>;
   /** One map call over `items` (`chunksize` undefined: the pool's default). Only pools that have a map. */
   map?(task: TaskName, items: unknown[], chunksize: number | undefined): Promise<unknown[]>;
+  /**
+   * C-move: send `buffer` to a worker and have it sent back, moved both ways rather than copied (it is
+   * detached here meanwhile). Only pools of threads.
+   */
+  move?(buffer: ArrayBuffer): Promise<ArrayBuffer>;
   /** Let the submitted work finish, then stop the children; resolves when they are gone. */
   close(): Promise<void>;
 }
@@ -19,6 +24,6 @@ export interface PoolUnderTest {
 export type Channel = 'default' | 'advanced';
 
 export interface NodePeer {
-  /** A pool of `workers` children (threads for piscina, none for serial), ready to take calls. */
+  /** A pool of `workers` children (threads for the thread pools, none for serial), ready to take calls. */
   create(workers: number, channel: Channel): PoolUnderTest;
 }

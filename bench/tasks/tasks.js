@@ -37,6 +37,24 @@ function echo(value) {
   return value;
 }
 
+/**
+ * C-move: send the argument, an ArrayBuffer moved here, back by moving it again, in each pool's own way:
+ * forkpool's transfer(), piscina's and tinypool's move(). Each pool's helper loads with its first call.
+ */
+let transfer;
+function moveBack(buffer) {
+  transfer ??= require('../../dist/task.cjs').transfer;
+  return transfer(buffer, [buffer]);
+}
+
+function moveBackPiscina(buffer) {
+  return require('piscina').move(buffer);
+}
+
+function moveBackTinypool(buffer) {
+  return require('tinypool').Tinypool.move(buffer);
+}
+
 /** The real workload: compress one file at gzip's highest level; the compressed size comes back. */
 function gzipFile(file) {
   return zlib.gzipSync(fs.readFileSync(file), { level: 9 }).length;
@@ -47,4 +65,4 @@ function sleep(ms) {
   return new Promise((resolve) => setTimeout(() => resolve(ms), ms));
 }
 
-module.exports = { tiny, tinyEmit, cpu, echo, gzipFile, sleep };
+module.exports = { tiny, tinyEmit, cpu, echo, moveBack, moveBackPiscina, moveBackTinypool, gzipFile, sleep };

@@ -6,6 +6,7 @@ import type { WorkloadId } from '../types';
 import { coarseMap } from './coarse';
 import { cpuTasks } from './cpu';
 import { echoes } from './echo';
+import { movedEchoes } from './echo-moved';
 import { gzipFiles } from './gzip';
 import { headOfLine } from './head-of-line';
 import { idle } from './idle';
@@ -22,6 +23,7 @@ export const WORKLOADS: Record<WorkloadId, Workload> = {
   'A-map-warm': mapWorkload(undefined, FULL_MAPS_BEFORE_WARM_RUN),
   B: cpuTasks,
   C: echoes,
+  'C-move': movedEchoes,
   D: startup,
   E: coarseMap,
   F: headOfLine,

@@ -52,11 +52,14 @@ export function esm(): boolean {
 }
 `;
 
+/** A pool class of the package: Pool, or ThreadPool (whose threads load task modules through the same loaders). */
+type PoolClass = 'Pool' | 'ThreadPool';
+
 /** A CommonJS parent that runs `calls` against `module` (relative to itself) and prints what came back. */
-function cjsMain(module: string, calls: Array<[string, unknown[]]>, extension: 'ts' | 'js' = 'ts'): string {
+function cjsMain(module: string, calls: Array<[string, unknown[]]>, extension: 'ts' | 'js' = 'ts', poolClass: PoolClass = 'Pool'): string {
   const any = extension === 'ts' ? ': any' : '';
   return `const path = require('node:path');
-const { Pool } = require('forkpool');
+const { ${poolClass}: Pool } = require('forkpool');
 (async () => {
   const pool = new Pool({ processes: 1, module: path.join(__dirname, ${JSON.stringify(module)}) });
   const results${any} = {};
@@ -71,9 +74,9 @@ const { Pool } = require('forkpool');
 }
 
 /** The same as an ES module; `modules` are relative to it, each with its calls. */
-function esmMain(modules: Record<string, Array<[string, unknown[]]>>): string {
+function esmMain(modules: Record<string, Array<[string, unknown[]]>>, poolClass: PoolClass = 'Pool'): string {
   return `import { fileURLToPath } from 'node:url';
-import { Pool } from 'forkpool';
+import { ${poolClass} as Pool } from 'forkpool';
 const pool = new Pool({ processes: 1 });
 const results = {};
 for (const [module, calls] of Object.entries(${JSON.stringify(modules)})) {
@@ -242,5 +245,46 @@ describe('a module whose syntax does not fit the format its package declares', (
   test('with tsx installed, the same .ts file loads', async () => {
     const consumer = project({ type: 'commonjs', tools: ['tsx'], files: { 'main.js': cjsMain('tasks.ts', [['sq', [3]]], 'js'), 'tasks.ts': COMMONJS_ESM_TS } });
     expect(await output(consumer, consumer.node(['main.js']))).toEqual({ sq: 9 });
+  });
+});
+
+describe('in worker threads (ThreadPool), through the same loaders', () => {
+  test('`tsx main.ts`, and NODE_OPTIONS="--import tsx" around a JavaScript program', async () => {
+    const consumer = project({
+      tools: ['tsx'],
+      files: {
+        'main.ts': cjsMain('tasks.ts', [NORM, ['color', []]], 'ts', 'ThreadPool'),
+        'main.js': cjsMain('tasks.ts', [NORM, ['color', []]], 'js', 'ThreadPool'),
+        'tasks.ts': TASKS_TS,
+      },
+    });
+    expect(await output(consumer, consumer.tool('tsx', ['main.ts']))).toEqual({ norm1: 7, color: 'green' });
+    expect(await output(consumer, consumer.node(['main.js'], { NODE_OPTIONS: '--import tsx' }))).toEqual({ norm1: 7, color: 'green' });
+  });
+
+  test('`ts-node --transpile-only main.ts`: threads load with that ts-node', async () => {
+    const consumer = project({
+      tools: ['ts-node', 'typescript', '@types/node'],
+      files: {
+        'main.ts': cjsMain('tasks.ts', [NORM, ['loadedBy', []], ['environment', []]], 'ts', 'ThreadPool'),
+        'tasks.ts': TASKS_TS,
+        'tsconfig.json': JSON.stringify({ compilerOptions: { module: 'commonjs', target: 'es2022', types: ['node'], strict: true } }),
+      },
+    });
+    expect(await output(consumer, consumer.tool('ts-node', ['--transpile-only', 'main.ts']))).toEqual({ norm1: 7, loadedBy: 'ts-node', environment: {} });
+  });
+
+  test(`an ES module in TypeScript ${NODE_MAJOR >= 22 ? 'loads' : 'fails on Node 20, which runs no loader hooks in a thread, saying so'}`, async () => {
+    const consumer = project({
+      type: 'module',
+      tools: ['tsx'],
+      files: { 'main.ts': esmMain({ './tasks.ts': [NORM, ['esm', []]] }, 'ThreadPool'), 'tasks.ts': TASKS_ESM_TS },
+    });
+    const results = await output(consumer, consumer.tool('tsx', ['main.ts']));
+    if (NODE_MAJOR >= 22) {
+      expect(results).toEqual({ './tasks.ts norm1': 7, './tasks.ts esm': true });
+    } else {
+      expect(results['./tasks.ts norm1']).toMatchObject({ code: 'ERR_POOL_NO_TS_LOADER', message: expect.stringContaining('worker thread') });
+    }
   });
 });
