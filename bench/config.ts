@@ -86,6 +86,7 @@ export const WORKLOAD_INFO: readonly WorkloadInfo[] = [
   { id: 'A-map-warm', title: 'A: map, default chunksize, 4th in a row', unit: 'items/s', higherIsBetter: true },
   { id: 'B', title: 'B: CPU tasks', unit: '× serial', higherIsBetter: true, speedup: true },
   { id: 'C', title: 'C: 1 MiB Buffer echoes', unit: 'MiB/s', higherIsBetter: true },
+  { id: 'C-move', title: 'C: 1 MiB buffers moved, not copied', unit: 'MiB/s', higherIsBetter: true },
   { id: 'D', title: 'D: new pool → first result', unit: 'ms', higherIsBetter: false },
   { id: 'E', title: 'E: cold coarse map', unit: 'ms', higherIsBetter: false },
   { id: 'F', title: 'F: head of line', unit: 'ms', higherIsBetter: false },
@@ -106,11 +107,19 @@ const POOL_WORKLOADS: readonly WorkloadId[] = ['A-call', 'B', 'C', 'D', 'idle'];
 export const PEER_INFO: readonly PeerInfo[] = [
   { id: 'forkpool', label: 'forkpool', runtime: 'node', workloads: ['A-call', 'A-emit', 'A-map1', 'A-map', 'A-map-warm', 'B', 'C', 'D', 'E', 'F', 'gzip', 'idle'] },
   { id: 'forkpool-executor', label: 'forkpool executor', runtime: 'node', workloads: ['A-call'] },
+  {
+    id: 'forkpool-threads',
+    label: 'forkpool ThreadPool',
+    runtime: 'node',
+    workloads: ['A-call', 'A-emit', 'A-map1', 'A-map', 'A-map-warm', 'B', 'C', 'C-move', 'D', 'E', 'F', 'gzip', 'idle'],
+  },
+  { id: 'forkpool-thread-executor', label: 'forkpool ThreadPoolExecutor', runtime: 'node', workloads: ['A-call'] },
   { id: 'jest-worker', label: 'jest-worker', runtime: 'node', workloads: [...POOL_WORKLOADS, 'E', 'F', 'gzip'] },
   { id: 'worker-farm', label: 'worker-farm', runtime: 'node', workloads: POOL_WORKLOADS },
   { id: 'tinypool', label: 'tinypool (child_process)', runtime: 'node', workloads: POOL_WORKLOADS },
   { id: 'workerpool', label: 'workerpool (process)', runtime: 'node', workloads: POOL_WORKLOADS },
-  { id: 'piscina', label: 'piscina (threads)', runtime: 'node', workloads: POOL_WORKLOADS },
+  { id: 'piscina', label: 'piscina (threads)', runtime: 'node', workloads: [...POOL_WORKLOADS, 'C-move', 'E', 'F'] },
+  { id: 'tinypool-threads', label: 'tinypool (threads)', runtime: 'node', workloads: [...POOL_WORKLOADS, 'C-move'] },
   { id: 'raw-fork', label: 'raw fork + send', runtime: 'node', workloads: POOL_WORKLOADS },
   { id: 'serial', label: 'Node serial', runtime: 'node', workloads: ['B', 'gzip'] },
   { id: 'python-pool', label: 'Python Pool', runtime: 'python', workloads: ['A-call', 'A-map1', 'A-map', 'A-map-warm', 'B', 'C', 'D', 'E', 'idle'] },
@@ -124,7 +133,9 @@ export const SERIAL_PEER: Record<PeerInfo['runtime'], PeerId> = { node: 'serial'
 /** The issue's targets for forkpool, each a ratio to a peer measured in the same run (or an absolute speedup). */
 export interface Target {
   workload: WorkloadId;
-  /** The peer forkpool is divided by; absent: the figure itself (a speedup) is the ratio. */
+  /** Whose figure is measured against the reference. @default 'forkpool' (the Pool) */
+  subject?: PeerId;
+  /** The peer the subject is divided by; absent: the figure itself (a speedup) is the ratio. */
   against?: PeerId;
   /** Instead of `against`: forkpool's own figure on this other workload. */
   againstWorkload?: WorkloadId;
@@ -230,4 +241,21 @@ export const TARGETS: readonly Target[] = [
       'by SIGKILL while a child is stuck in a synchronous task. A watcher thread in each child would cost a V8 isolate ' +
       'each, about 10 MiB.',
   },
+  {
+    workload: 'A-call',
+    subject: 'forkpool-threads',
+    against: 'piscina',
+    atLeast: 2,
+    text: 'ThreadPool A per-call ≥ 2× piscina',
+  },
+  {
+    workload: 'A-call',
+    subject: 'forkpool-threads',
+    against: 'forkpool',
+    atLeast: 1,
+    text: "ThreadPool A per-call ≥ forkpool's Pool",
+  },
+  { workload: 'D', subject: 'forkpool-threads', against: 'piscina', atMost: 1, text: 'ThreadPool D ≤ piscina' },
+  { workload: 'C-move', subject: 'forkpool-threads', against: 'piscina', atLeast: 1, text: 'ThreadPool C moved ≥ piscina moved' },
+  { workload: 'B', subject: 'forkpool-threads', against: 'piscina', atLeast: 0.98, text: 'ThreadPool B within 2% of piscina' },
 ];

@@ -186,12 +186,13 @@ export interface TargetResult {
 }
 
 export function targetResults(summary: Summary, workers: number): TargetResult[] {
-  return TARGETS.filter((target) => summary.has(key(target.workload, 'forkpool'))).map((target) => {
+  return TARGETS.filter((target) => summary.has(key(target.workload, target.subject ?? 'forkpool'))).map((target) => {
+    const subject = target.subject ?? 'forkpool';
     const workload = workloadInfo(target.workload);
-    const ours = figure(summary, workload, 'forkpool');
+    const ours = figure(summary, workload, subject);
     const reference = target.againstWorkload === undefined ? undefined : workloadInfo(target.againstWorkload);
     const theirs =
-      reference !== undefined ? figure(summary, reference, 'forkpool') : target.against === undefined ? NaN : figure(summary, workload, target.against);
+      reference !== undefined ? figure(summary, reference, subject) : target.against === undefined ? NaN : figure(summary, workload, target.against);
     const ratio = target.against === undefined && reference === undefined ? ours : ours / theirs;
     const atMost = workers > 2 ? (target.atMostAbove2 ?? target.atMost) : target.atMost;
     const met = !Number.isFinite(ratio)
