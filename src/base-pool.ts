@@ -17,6 +17,7 @@ import type { TaskResolver } from './calls/task-resolver';
 import { invalidArgument, PoolStateError } from './errors';
 import type { ChildInfo, PoolStats } from './events';
 import { checkTaskOptions, type ApplyOptions, type CallbackOptions, type CallOptions, type ChunkOptions } from './options';
+import type { Transferable } from 'node:worker_threads';
 import { takeTransfers } from './shared/transfer-list';
 import { PoolEmitter } from './pool-emitter';
 import type { PoolObserver, TaskRunner } from './scheduler/task-runner';
@@ -185,7 +186,9 @@ export abstract class BasePool<M = any, W extends object = ChildInfo> extends Po
       throw invalidArgument(`Expected \`transfer\` to be an array of ArrayBuffers and MessagePorts, got ${describe(given)}.`);
     }
     const noted = args === undefined ? undefined : takeTransfers(args);
-    const transfer = noted === undefined ? given : given === undefined ? noted : [...given, ...noted];
+    // A SharedArrayBuffer is shared, never moved: a transfer list may not name one.
+    const moved = given?.filter((item): item is Transferable => !(item instanceof SharedArrayBuffer));
+    const transfer = noted === undefined ? moved : moved === undefined ? noted : [...moved, ...noted];
     const settings = this.#callOptions(options);
     return new ApplyCall<R>(this.#runner, spec, args ?? [], transfer === undefined ? settings : { ...settings, transfer });
   }

@@ -17,7 +17,8 @@ import { describe } from './task-ref';
  *   `transfer` option).
  *
  * Between processes ({@link Pool}, {@link ProcessPoolExecutor}) nothing can move: the value is copied as
- * usual, and code written for threads runs unchanged. A `SharedArrayBuffer` needs no transfer: it is shared.
+ * usual, and code written for threads runs unchanged. A `SharedArrayBuffer` needs no transfer: it is shared
+ * (one in `list` is left out of it).
  *
  * @example
  * ```ts
@@ -31,13 +32,14 @@ import { describe } from './task-ref';
  * ```
  * @throws TypeError if `value` is not an object or `list` is not an array.
  */
-export function transfer<T>(value: T, list: readonly Transferable[]): T {
+export function transfer<T>(value: T, list: ReadonlyArray<Transferable | SharedArrayBuffer>): T {
   if ((typeof value !== 'object' && typeof value !== 'function') || value === null) {
     throw invalidArgument(`transfer() moves the buffers inside a value, which must be an object, got ${describe(value)}.`);
   }
   if (!Array.isArray(list)) {
     throw invalidArgument(`Expected the transfer list to be an array of ArrayBuffers and MessagePorts, got ${describe(list)}.`);
   }
-  noteTransfer(value as object, [...(list as Transferable[])]);
+  // A SharedArrayBuffer is shared, never moved: a transfer list may not name one.
+  noteTransfer(value as object, list.filter((item): item is Transferable => !(item instanceof SharedArrayBuffer)));
   return value;
 }

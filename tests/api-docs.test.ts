@@ -57,6 +57,6 @@ function members(className: string): string[] {
   return (found.children ?? []).map((child) => child.name);
 }
 
-test.each(['Pool', 'ProcessPoolExecutor'])('the page of %s lists on, once and off with its own members', (className) => {
+test.each(['Pool', 'ProcessPoolExecutor', 'ThreadPool', 'ThreadPoolExecutor'])('the page of %s lists on, once and off with its own members', (className) => {
   expect(members(className)).toEqual(expect.arrayContaining(['on', 'once', 'off', 'stats', 'constructor']));
 });

@@ -166,3 +166,12 @@ test('inline-functions: self-contained functions run; a closure fails with an er
   expect(stdout).toMatch(/using the imported 'path' fails: .*outer variable 'node_path_1'/);
   expect(stdout).toContain("requiring 'node:path' inside works: report.txt");
 });
+
+test('threads: the same calls over threads, buffers moved both ways, memory shared', async () => {
+  const stdout = await example('threads');
+  expect(stdout).toMatch(/^Pool: 1 in process \d+, 2 in process \d+$/m);
+  expect(stdout).toMatch(/^ThreadPool: 1 in thread \d+ of process \d+, 2 in thread \d+ of process \d+$/m);
+  expect(stdout).toContain('a sine wave of 1000000 samples came back, 8000000 bytes moved');
+  expect(stdout).toContain('its power is 0.500; here it now holds 0 bytes');
+  expect(stdout).toContain('squared in place by the threads: shared[3] = 9, shared[999] = 998001');
+});

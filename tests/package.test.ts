@@ -24,8 +24,11 @@ const VALUE_EXPORTS = [
   'PoolStateError',
   'ProcessPoolExecutor',
   'SharedMemory',
+  'ThreadPool',
+  'ThreadPoolExecutor',
   'TimeoutError',
   'asCompleted',
+  'transfer',
   'wait',
 ];
 
@@ -117,6 +120,20 @@ describe('with require(esm) off', () => {
     expect(result.value).toBe(42);
     expect(result).toMatchObject({ errorName: 'RangeError', isRangeError: true });
   });
+});
+
+test("require.resolve('forkpool/thread') is the script a ThreadPool's threads run", () => {
+  const result = run(
+    'thread-script.cjs',
+    `const { ThreadPool } = require('forkpool');
+    const pool = new ThreadPool({ processes: 1 });
+    pool.apply(() => require('node:worker_threads').isMainThread).then(async (main) => {
+      pool.close();
+      await pool.join();
+      console.log(JSON.stringify({ resolved: require.resolve('forkpool/thread'), main }));
+    });`,
+  );
+  expect(result).toEqual({ resolved: path.join(ROOT, 'dist', 'thread.cjs'), main: false });
 });
 
 test("require.resolve('forkpool/child') is the child script the pools run", () => {

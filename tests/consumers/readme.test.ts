@@ -255,9 +255,9 @@ describe('the blocks it does not run say why, and are few', () => {
 });
 
 describe('the examples of the API reference run', () => {
-  test('Pool, ProcessPoolExecutor, Future and AsyncResult each have one', () => {
+  test('Pool, ProcessPoolExecutor, ThreadPool, ThreadPoolExecutor, Future and AsyncResult each have one', () => {
     expect(examples.map(({ where }) => where.replace('the @example of ', '')).sort()).toEqual(
-      ['AsyncResult', 'Future', 'Pool', 'ProcessPoolExecutor'],
+      ['AsyncResult', 'Future', 'Pool', 'ProcessPoolExecutor', 'ThreadPool', 'ThreadPoolExecutor'],
     );
   });
 
