@@ -122,6 +122,14 @@ export class Engine implements TaskRunner, WorkerOwner {
       task.sink.rejectTask(task, this.#stoppedError());
       return;
     }
+    try {
+      task.retainBlocks();
+    } catch (error) {
+      // A SharedMemory closed before the call: the call's mistake, and the call's alone.
+      task.finish();
+      task.sink.rejectTask(task, error);
+      return;
+    }
     this.#addPending(1);
     this.#dispatcher.push(task);
     this.#dispatch();

@@ -4,7 +4,8 @@
 import { withCode } from '../errors';
 import type { WorkerInfo } from '../events';
 import type { ChunkValues } from '../shared/packing';
-import type { Envelope } from '../shared/value-codec';
+import type { SharedMemory } from '../shared/shared-memory';
+import { blocksIn, type Envelope } from '../shared/value-codec';
 import type { TaskSpec } from '../shared/protocol';
 import type { WorkerHandle } from './worker-handle';
 
@@ -66,6 +67,8 @@ export class Task {
    * the first send, kept for any later one (a task taken back runs elsewhere), let go when the task finishes.
    */
   carried: Carried | undefined = undefined;
+  /** The SharedMemory blocks in its inputs, retained from its submission until it finishes: close() waits. */
+  #blocks: SharedMemory[] | undefined;
 
   constructor(
     readonly spec: TaskSpec,
@@ -107,6 +110,23 @@ export class Task {
     return this.#holder?.hasStarted(this) ?? false;
   }
 
+  /**
+   * Retain the blocks its inputs carry, so that closing one waits for this task.
+   * @throws PoolStateError for a block that is closed already: none is retained then.
+   */
+  retainBlocks(): void {
+    const blocks = blocksIn(this.inputs);
+    if (blocks.length === 0) return;
+    let retained = 0;
+    try {
+      for (; retained < blocks.length; retained++) blocks[retained].retain();
+    } catch (error) {
+      for (let i = 0; i < retained; i++) blocks[i].release();
+      throw error;
+    }
+    this.#blocks = blocks;
+  }
+
   /** Put in the pool's queue. Called by the engine only. */
   enqueue(): void {
     this.#to('queued');
@@ -134,6 +154,8 @@ export class Task {
     this.#stopClock();
     this.carried?.release();
     this.carried = undefined;
+    for (const block of this.#blocks ?? []) block.release();
+    this.#blocks = undefined;
   }
 
   #stopClock(): void {

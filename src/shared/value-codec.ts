@@ -15,6 +15,7 @@
  *     encode(value) ─▶ { envelope: { value with markers, segment, serialized }, blocks, close() }
  *     decode(envelope) ─▶ { value, blocks }     (the reader's bytes are its own; the writer may close())
  */
+import { types } from 'node:util';
 import v8 from 'node:v8';
 import { SharedMemory, type BlockDescription } from './shared-memory';
 import type { Serialization } from '../options';
@@ -78,7 +79,7 @@ export function outOfBandAvailable(): boolean {
 
 /** Whether `value` could hold anything to encode: a quick look that spares the tiny calls a walk. */
 function trivial(value: unknown): boolean {
-  if (typeof value !== 'object' || value === null || value instanceof Float64Array) return true;
+  if (typeof value !== 'object' || value === null || types.isFloat64Array(value)) return true;
   if (!Array.isArray(value) || value.length > 16) return false;
   for (let i = 0; i < value.length; i++) {
     const item: unknown = value[i];
@@ -119,6 +120,18 @@ export function encode(value: unknown, options: EncodeOptions): Encoding | undef
   return { envelope, blocks: scan.blocks };
 }
 
+/** The SharedMemory blocks a value carries, found without a copy (none, at once, for most arguments). */
+export function blocksIn(value: unknown): SharedMemory[] {
+  if (trivial(value)) return [];
+  const scan = new Scan({ serialization: 'advanced', outOfBand: false });
+  try {
+    scan.visit(value);
+  } catch {
+    return [];
+  }
+  return scan.blocks;
+}
+
 /** The sender is done with an encoding: the reader has its segment, or never will. */
 export function closeEncoding(encoding: Encoding): void {
   if (encoding.envelope.segment !== undefined) closeSegment(encoding.envelope.segment);
@@ -152,7 +165,7 @@ export function decode(envelope: Envelope, serialization: Serialization): Decode
  * Maps, Sets, and objects other than the few it keeps as they are (a Date, a RegExp, an Error...).
  */
 function isContainer(value: object): boolean {
-  return !(value instanceof Date || value instanceof RegExp || value instanceof Error || value instanceof Boolean || value instanceof Number || value instanceof String);
+  return !(types.isDate(value) || types.isRegExp(value) || types.isNativeError(value) || types.isBoxedPrimitive(value));
 }
 
 /** A first look, with no copy: the blocks a value carries, its binary parts big enough to travel apart, its size. */
@@ -189,7 +202,7 @@ class Scan {
       }
       return;
     }
-    if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) {
+    if (ArrayBuffer.isView(value) || types.isArrayBuffer(value)) {
       this.size += value.byteLength;
       if (travelsApart(value.byteLength, this.#options)) {
         this.parts++;
@@ -199,12 +212,12 @@ class Scan {
     }
     if (Array.isArray(value)) {
       for (let i = 0; i < value.length; i++) this.visit(value[i]);
-    } else if (value instanceof Map) {
+    } else if (types.isMap(value)) {
       for (const [key, item] of value) {
         this.visit(key);
         this.visit(item);
       }
-    } else if (value instanceof Set) {
+    } else if (types.isSet(value)) {
       for (const item of value) this.visit(item);
     } else if (isContainer(value)) {
       for (const key of Object.keys(value)) {
@@ -258,18 +271,18 @@ class Marking {
     const copied = this.#copies.get(value);
     if (copied !== undefined) return copied;
     if (value instanceof SharedMemory) return this.#keep(value, this.#block(value));
-    if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return this.#keep(value, this.#binary(value));
+    if (ArrayBuffer.isView(value) || types.isArrayBuffer(value)) return this.#keep(value, this.#binary(value));
     if (Array.isArray(value)) {
       const copy: unknown[] = this.#keep(value, new Array(value.length));
       for (let i = 0; i < value.length; i++) copy[i] = this.visit(value[i]);
       return copy;
     }
-    if (value instanceof Map) {
+    if (types.isMap(value)) {
       const copy = this.#keep(value, new Map());
       for (const [key, item] of value) copy.set(this.visit(key), this.visit(item));
       return copy;
     }
-    if (value instanceof Set) {
+    if (types.isSet(value)) {
       const copy = this.#keep(value, new Set());
       for (const item of value) copy.add(this.visit(item));
       return copy;
@@ -298,7 +311,7 @@ class Marking {
 
   #binary(value: ArrayBufferView | ArrayBuffer): unknown {
     if (!travelsApart(value.byteLength, this.#options)) return value;
-    const bytes = value instanceof ArrayBuffer ? new Uint8Array(value) : new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+    const bytes = types.isArrayBuffer(value) ? new Uint8Array(value) : new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
     const mark: BytesMark = { [MARK]: 'bytes', at: this.reserve(bytes), length: bytes.byteLength, type: binaryType(value) };
     return mark;
   }
@@ -363,7 +376,7 @@ function travelsApart(bytes: number, options: EncodeOptions): boolean {
 
 /** The value with its markers replaced, containers copied in place (they are the receiver's own). */
 function restore(value: unknown, bytes: Uint8Array | undefined, blocks: SharedMemory[], seen: Map<object, unknown>): unknown {
-  if (typeof value !== 'object' || value === null || ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return value;
+  if (typeof value !== 'object' || value === null || ArrayBuffer.isView(value) || types.isArrayBuffer(value)) return value;
   if (seen.has(value)) return seen.get(value);
   if (isMark(value)) {
     const restored = value[MARK] === 'block' ? restoreBlock(value as BlockMark, bytes, blocks) : restoreBytes(value as BytesMark, bytes!);
@@ -373,11 +386,11 @@ function restore(value: unknown, bytes: Uint8Array | undefined, blocks: SharedMe
   seen.set(value, value);
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) value[i] = restore(value[i], bytes, blocks, seen);
-  } else if (value instanceof Map) {
+  } else if (types.isMap(value)) {
     const entries = [...value].map(([key, item]) => [restore(key, bytes, blocks, seen), restore(item, bytes, blocks, seen)] as const);
     value.clear();
     for (const [key, item] of entries) value.set(key, item);
-  } else if (value instanceof Set) {
+  } else if (types.isSet(value)) {
     const items = [...value].map((item: unknown) => restore(item, bytes, blocks, seen));
     value.clear();
     for (const item of items) value.add(item);
@@ -448,9 +461,9 @@ const TYPED_ARRAYS: Record<string, TypedArrayConstructor> = {
 };
 
 function binaryType(value: ArrayBufferView | ArrayBuffer): string {
-  if (value instanceof ArrayBuffer) return 'ArrayBuffer';
+  if (types.isArrayBuffer(value)) return 'ArrayBuffer';
   if (Buffer.isBuffer(value)) return 'Buffer';
-  if (value instanceof DataView) return 'DataView';
+  if (types.isDataView(value)) return 'DataView';
   const name = Object.getPrototypeOf(value)?.constructor?.name as string | undefined;
   // A subclass of a typed array arrives as its built-in parent, as structured clone would make it.
   let proto: unknown = Object.getPrototypeOf(value);
