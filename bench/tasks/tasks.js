@@ -48,3 +48,10 @@ function sleep(ms) {
 }
 
 module.exports = { tiny, tinyEmit, cpu, echo, gzipFile, sleep };
+
+/** G: each value doubled, in a new Float64Array (a big-data round trip). */
+exports.double = (values) => {
+  const out = new Float64Array(values.length);
+  for (let i = 0; i < values.length; i++) out[i] = 2 * values[i];
+  return out;
+};
