@@ -4,12 +4,12 @@
  * children for later tasks, come back when a task makes one, and close when the caller says so. Real
  * children; nothing may be left in any filesystem.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { PoolStateError, SharedMemory } from '../src';
-import { fixture, rejectionOf, usePools, waitFor } from './helpers';
+import { fixture, isAlive, rejectionOf, usePools, waitFor } from './helpers';
 import { MiB, expectShmemBackTo, forkpoolFiles, shmem } from './shared-memory-helpers';
 
 const TASKS = fixture('big-data-tasks.js');
@@ -184,6 +184,22 @@ describe('SharedMemory through a pool', () => {
     p.close();
     await p.join();
     await expectShmemBackTo(baseline);
+  });
+});
+
+describe('a parent killed with big data in flight', () => {
+  test('SIGKILL of the parent: its children exit, and no page and no file is left', async () => {
+    const baseline = shmem();
+    const parent = spawn(process.execPath, [fixture('big-data-parent.js')], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let output = '';
+    parent.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    await waitFor(() => output.includes(']'), 20_000, 'both tasks to begin');
+    const children = JSON.parse(output) as number[];
+    expect(children).toHaveLength(2);
+    parent.kill('SIGKILL');
+    for (const pid of children) await waitFor(() => !isAlive(pid), 10_000, `child ${pid} to exit`);
+    await expectShmemBackTo(baseline);
+    expect(forkpoolFiles()).toEqual([]);
   });
 });
 
