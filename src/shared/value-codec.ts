@@ -23,10 +23,12 @@ import type { Serialization } from '../options';
 import { closeSegment, readSegment, segmentsAvailable, writeSegment, type SegmentRef } from './segment';
 
 /**
- * A binary part at least this large travels apart. Below it the pipe is as fast: a 256 KiB Buffer goes
- * through it in about 0.4 ms, and a segment costs a few descriptors and a mapping, tens of microseconds.
+ * A binary part at least this large travels apart (FORKPOOL_OUT_OF_BAND_BYTES sets another size, for
+ * measuring). Below it the pipe wins: a segment's pages are allocated, zeroed, faulted in and freed each
+ * time, about as much work as the pipe's copies, which only fall behind as a message grows to several MiB
+ * (bench/out-of-band.ts measures where the two cross; bench/results/out-of-band.md has a run).
  */
-export const OUT_OF_BAND_BYTES = 256 * 1024;
+export const OUT_OF_BAND_BYTES = Number(process.env.FORKPOOL_OUT_OF_BAND_BYTES) || 8 * 2 ** 20;
 
 /** The key of a marker: an object with it stands for something that travels apart. */
 const MARK = '@@forkpool/value';
