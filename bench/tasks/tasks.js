@@ -65,4 +65,11 @@ function sleep(ms) {
   return new Promise((resolve) => setTimeout(() => resolve(ms), ms));
 }
 
-module.exports = { tiny, tinyEmit, cpu, echo, moveBack, moveBackPiscina, moveBackTinypool, gzipFile, sleep };
+/** G: each value doubled, in a new Float64Array (a big-data round trip). */
+function double(values) {
+  const out = new Float64Array(values.length);
+  for (let i = 0; i < values.length; i++) out[i] = 2 * values[i];
+  return out;
+}
+
+module.exports = { tiny, tinyEmit, cpu, echo, moveBack, moveBackPiscina, moveBackTinypool, gzipFile, sleep, double };

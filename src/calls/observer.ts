@@ -2,12 +2,16 @@
  * How a pool's face (Pool, ProcessPoolExecutor...) hears from its runner: as events of its own. A listener
  * that throws becomes a process warning and disturbs neither the other listeners nor the pool.
  */
-import type { EventEmitter } from 'node:events';
 import type { PoolEvents } from '../events';
 import type { PoolObserver } from '../scheduler/task-runner';
 import { reportCallbackError } from './callback-warning';
 
-export function observerFor(emitter: EventEmitter<PoolEvents<any>>): PoolObserver {
+/** What a pool's face is, as far as telling its listeners goes: an event emitter of any typing of @types/node. */
+interface Listened {
+  rawListeners(event: string): Function[];
+}
+
+export function observerFor(emitter: Listened): PoolObserver {
   // The info is the pool's own kind of worker (W): the emitter's events are typed for it.
   const emit = <E extends keyof PoolEvents<any>>(event: E, ...args: PoolEvents<any>[E]) => {
     for (const listener of emitter.rawListeners(event)) {

@@ -11,6 +11,7 @@
  *   back, from the end of its line, and queued for the idle one: no task waits behind a long one while a
  *   worker idles.
  */
+import { PoolStateError } from '../errors';
 import type { Serialization } from '../options';
 import { findUnsendable, unsendableError } from '../shared/sendable';
 import type { Task } from './task';
@@ -20,7 +21,7 @@ import type { WorkerHandle } from './worker-handle';
 /** What the dispatcher asks of the engine. */
 export interface DispatchHooks {
   /** A task that cannot be sent (its arguments): fail it. */
-  unsendable(task: Task, error: TypeError): void;
+  unsendable(task: Task, error: Error): void;
   /** Tasks are about to be sent. */
   sending(): void;
   /** A task with a clock went to a worker that held nothing: its clock starts now. */
@@ -152,7 +153,9 @@ export class Dispatcher {
       if (batch.length > 1) {
         for (const task of batch) this.#sendTo(worker, [task]);
       } else {
-        this.#hooks.unsendable(batch[0], unsendableError('The task arguments', error.message, error));
+        // A closed SharedMemory is the caller's mistake, not the channel's: its own error says so.
+        const refused = error instanceof PoolStateError ? error : unsendableError('The task arguments', error.message, error);
+        this.#hooks.unsendable(batch[0], refused);
       }
       return;
     }

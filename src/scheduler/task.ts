@@ -5,7 +5,7 @@ import type { Transferable } from 'node:worker_threads';
 import { withCode } from '../errors';
 import type { WorkerInfo } from '../events';
 import type { ChunkValues } from '../shared/packing';
-import type { Envelope } from '../shared/value-codec';
+import { scan, type EncodeOptions, type Envelope, type ScanResult } from '../shared/value-codec';
 import type { TaskSpec } from '../shared/protocol';
 import type { WorkerHandle } from './worker-handle';
 
@@ -67,6 +67,12 @@ export class Task {
    * the first send, kept for any later one (a task taken back runs elsewhere), let go when the task finishes.
    */
   carried: Carried | undefined = undefined;
+  /**
+   * The first look at its inputs (value-codec.ts), made at its submission: the blocks it carries, retained
+   * from then until it finishes (close() waits), and what else would travel apart. Undefined for inputs that
+   * need nothing, most tasks'.
+   */
+  scanned: ScanResult | undefined = undefined;
 
   constructor(
     readonly spec: TaskSpec,
@@ -121,6 +127,25 @@ export class Task {
     return this.#holder?.hasStarted(this) ?? false;
   }
 
+  /**
+   * Look at its inputs (value-codec.ts) and retain the blocks they carry, so that closing one waits for this
+   * task. Called by the engine at its submission.
+   * @throws PoolStateError for a block that is closed already: none is retained then.
+   */
+  scanInputs(options: EncodeOptions): void {
+    const found = scan(this.inputs, options);
+    if (found === undefined) return;
+    const { blocks } = found;
+    let retained = 0;
+    try {
+      for (; retained < blocks.length; retained++) blocks[retained].retain();
+    } catch (error) {
+      for (let i = 0; i < retained; i++) blocks[i].release();
+      throw error;
+    }
+    this.scanned = found;
+  }
+
   /** Put in the pool's queue. Called by the engine only. */
   enqueue(): void {
     this.#to('queued');
@@ -148,6 +173,8 @@ export class Task {
     this.#stopClock();
     this.carried?.release();
     this.carried = undefined;
+    for (const block of this.scanned?.blocks ?? []) block.release();
+    this.scanned = undefined;
   }
 
   #stopClock(): void {

@@ -230,32 +230,15 @@ export class WorkerHandle {
   }
 
   /**
-   * The task's inputs as they travel: blocks described (and retained until the task finishes, so that a
-   * `close()` waits for it), large parts through a segment that stays open until then.
+   * The task's inputs as they travel: blocks described, large parts through a segment that stays open until
+   * the task finishes. (Its blocks are retained from its submission: see Task.retainBlocks.)
    * @throws what encoding throws (a closed block, no room for a segment).
    */
   #carry(task: Task): Carried {
-    const encoding = encode(task.inputs, this.#encodeOptions);
+    const encoding = encode(task.inputs, this.#encodeOptions, task.scanned);
     if (encoding === undefined) return NOTHING_CARRIED;
-    const retained: SharedMemory[] = [];
-    try {
-      for (const block of encoding.blocks) {
-        block.retain();
-        retained.push(block);
-      }
-    } catch (error) {
-      for (const block of retained) block.release();
-      closeEncoding(encoding);
-      throw error;
-    }
     this.#owner.onBlocksSent(encoding.blocks);
-    return {
-      envelope: encoding.envelope,
-      release: () => {
-        closeEncoding(encoding);
-        for (const block of retained) block.release();
-      },
-    };
+    return { envelope: encoding.envelope, release: () => closeEncoding(encoding) };
   }
 
   /** The task it holds with this id, if it holds it. */

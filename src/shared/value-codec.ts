@@ -16,19 +16,23 @@
  * Envelope that says where the bytes are. A value with nothing to do is sent as it is: a tiny call pays one
  * look at its arguments.
  *
- *     encode(value) ─▶ { envelope: { value with markers, segment, serialized }, blocks, close() }
- *     decode(envelope) ─▶ { value, blocks }     (the reader's bytes are its own; the writer may close())
+ *     scan(value) ─▶ { blocks, parts, size }                          (once: a task's, at its submission)
+ *     encode(value, scan) ─▶ { envelope: { value with markers, segment, serialized }, blocks }
+ *     decode(envelope) ─▶ { value, blocks }     (the reader holds its bytes now; the writer may closeEncoding())
  */
+import { types } from 'node:util';
 import v8 from 'node:v8';
 import { SharedMemory, type BlockDescription } from './shared-memory';
 import type { Serialization } from '../options';
 import { closeSegment, readSegment, segmentsAvailable, writeSegment, type SegmentRef } from './segment';
 
 /**
- * A binary part at least this large travels apart. Below it the pipe is as fast: a 256 KiB Buffer goes
- * through it in about 0.4 ms, and a segment costs a few descriptors and a mapping, tens of microseconds.
+ * A binary part at least this large travels apart (FORKPOOL_OUT_OF_BAND_BYTES sets another size, for
+ * measuring). Below it the pipe wins: a segment's pages are allocated, zeroed, faulted in and freed each
+ * time, about as much work as the pipe's copies, which only fall behind as a message grows to several MiB
+ * (bench/out-of-band.ts measures where the two cross; bench/results/out-of-band.md has a run).
  */
-export const OUT_OF_BAND_BYTES = 256 * 1024;
+export const OUT_OF_BAND_BYTES = Number(process.env.FORKPOOL_OUT_OF_BAND_BYTES) || 8 * 2 ** 20;
 
 /** The key of a marker: an object with it stands for something that travels apart. */
 const MARK = '@@forkpool/value';
@@ -91,7 +95,7 @@ export function outOfBandAvailable(): boolean {
 
 /** Whether `value` could hold anything to encode: a quick look that spares the tiny calls a walk. */
 function trivial(value: unknown): boolean {
-  if (typeof value !== 'object' || value === null || value instanceof Float64Array) return true;
+  if (typeof value !== 'object' || value === null || types.isFloat64Array(value)) return true;
   if (!Array.isArray(value) || value.length > 16) return false;
   for (let i = 0; i < value.length; i++) {
     const item: unknown = value[i];
@@ -102,23 +106,45 @@ function trivial(value: unknown): boolean {
   return true;
 }
 
+/** What a first look at a value found: what encoding it would need. */
+export interface ScanResult {
+  /** The SharedMemory blocks it carries. */
+  blocks: SharedMemory[];
+  /** Its binary parts that travel apart, and their bytes. */
+  parts: number;
+  partBytes: number;
+  /** About how many bytes it serializes to. */
+  size: number;
+}
+
 /**
- * The value ready for the channel, or undefined when it needs nothing (send it as it is). The segment, if one
- * was written, stays open until `closeEncoding`: the reader opens it through this process.
- * @throws the system's error when a segment cannot be written anywhere (no memory, no descriptors).
+ * A first look at `value`, with no copy: the blocks it carries and what of it would travel apart. Undefined
+ * for a value that needs nothing for sure (most argument lists: a few primitives), or that cannot be read
+ * (a proxy or a getter that throws: the channel refuses it or takes it as it can).
  */
-export function encode(value: unknown, options: EncodeOptions): Encoding | undefined {
+export function scan(value: unknown, options: EncodeOptions): ScanResult | undefined {
   if (trivial(value)) return undefined;
-  const scan = new Scan(options);
+  const walk = new Scan(options);
   try {
-    scan.visit(value);
+    walk.visit(value);
   } catch {
-    // A hostile value (a proxy that throws, a getter that throws) is the channel's to refuse or take as it
-    // can: no block and no large part is looked for in it.
     return undefined;
   }
-  const whole = options.outOfBand && scan.size - scan.partBytes >= OUT_OF_BAND_BYTES;
-  const marks = scan.blocks.length > 0 || scan.parts > 0;
+  // What it found, not the walk itself, which holds every object of the value.
+  const { blocks, parts, partBytes, size } = walk;
+  return { blocks, parts, partBytes, size };
+}
+
+/**
+ * The value ready for the channel, or undefined when it needs nothing (send it as it is), from the scan of
+ * it (made here if not given). The segment, if one was written, stays open until `closeEncoding`: the reader
+ * opens it through this process.
+ * @throws the system's error when a segment cannot be written anywhere (no memory, no descriptors).
+ */
+export function encode(value: unknown, options: EncodeOptions, found: ScanResult | undefined = scan(value, options)): Encoding | undefined {
+  if (found === undefined) return undefined;
+  const whole = options.outOfBand && found.size - found.partBytes >= OUT_OF_BAND_BYTES;
+  const marks = found.blocks.length > 0 || found.parts > 0;
   if (!marks && !whole) return undefined;
   const marking = new Marking(options);
   const envelope: Envelope = marks ? { value: marking.visit(value), marked: true } : { value };
@@ -129,7 +155,7 @@ export function encode(value: unknown, options: EncodeOptions): Encoding | undef
     envelope.value = undefined;
   }
   if (marking.parts.length > 0) envelope.segment = writeSegment(marking.chunks());
-  return { envelope, blocks: scan.blocks };
+  return { envelope, blocks: found.blocks };
 }
 
 /** The sender is done with an encoding: the reader has its segment, or never will. */
@@ -165,11 +191,11 @@ export function decode(envelope: Envelope, serialization: Serialization): Decode
  * Maps, Sets, and objects other than the few it keeps as they are (a Date, a RegExp, an Error...).
  */
 function isContainer(value: object): boolean {
-  return !(value instanceof Date || value instanceof RegExp || value instanceof Error || value instanceof Boolean || value instanceof Number || value instanceof String);
+  return !(types.isDate(value) || types.isRegExp(value) || types.isNativeError(value) || types.isBoxedPrimitive(value));
 }
 
 /** A first look, with no copy: the blocks a value carries, its binary parts big enough to travel apart, its size. */
-class Scan {
+class Scan implements ScanResult {
   readonly blocks: SharedMemory[] = [];
   /** Binary parts that travel apart, and their bytes. */
   parts = 0;
@@ -202,7 +228,7 @@ class Scan {
       }
       return;
     }
-    if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) {
+    if (ArrayBuffer.isView(value) || types.isArrayBuffer(value)) {
       this.size += value.byteLength;
       if (travelsApart(value.byteLength, this.#options) || (this.#options.buffersAsBytes === true && Buffer.isBuffer(value))) {
         this.parts++;
@@ -212,12 +238,12 @@ class Scan {
     }
     if (Array.isArray(value)) {
       for (let i = 0; i < value.length; i++) this.visit(value[i]);
-    } else if (value instanceof Map) {
+    } else if (types.isMap(value)) {
       for (const [key, item] of value) {
         this.visit(key);
         this.visit(item);
       }
-    } else if (value instanceof Set) {
+    } else if (types.isSet(value)) {
       for (const item of value) this.visit(item);
     } else if (isContainer(value)) {
       for (const key of Object.keys(value)) {
@@ -271,18 +297,18 @@ class Marking {
     const copied = this.#copies.get(value);
     if (copied !== undefined) return copied;
     if (value instanceof SharedMemory) return this.#keep(value, this.#block(value));
-    if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return this.#keep(value, this.#binary(value));
+    if (ArrayBuffer.isView(value) || types.isArrayBuffer(value)) return this.#keep(value, this.#binary(value));
     if (Array.isArray(value)) {
       const copy: unknown[] = this.#keep(value, new Array(value.length));
       for (let i = 0; i < value.length; i++) copy[i] = this.visit(value[i]);
       return copy;
     }
-    if (value instanceof Map) {
+    if (types.isMap(value)) {
       const copy = this.#keep(value, new Map());
       for (const [key, item] of value) copy.set(this.visit(key), this.visit(item));
       return copy;
     }
-    if (value instanceof Set) {
+    if (types.isSet(value)) {
       const copy = this.#keep(value, new Set());
       for (const item of value) copy.add(this.visit(item));
       return copy;
@@ -315,7 +341,7 @@ class Marking {
       const mark: BufferMark = { [MARK]: 'buffer', bytes: value };
       return mark;
     }
-    const bytes = value instanceof ArrayBuffer ? new Uint8Array(value) : new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+    const bytes = types.isArrayBuffer(value) ? new Uint8Array(value) : new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
     const mark: BytesMark = { [MARK]: 'bytes', at: this.reserve(bytes), length: bytes.byteLength, type: binaryType(value) };
     return mark;
   }
@@ -380,7 +406,7 @@ function travelsApart(bytes: number, options: EncodeOptions): boolean {
 
 /** The value with its markers replaced, containers copied in place (they are the receiver's own). */
 function restore(value: unknown, bytes: Uint8Array | undefined, blocks: SharedMemory[], seen: Map<object, unknown>): unknown {
-  if (typeof value !== 'object' || value === null || ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return value;
+  if (typeof value !== 'object' || value === null || ArrayBuffer.isView(value) || types.isArrayBuffer(value)) return value;
   if (seen.has(value)) return seen.get(value);
   if (isMark(value)) {
     const restored =
@@ -395,11 +421,11 @@ function restore(value: unknown, bytes: Uint8Array | undefined, blocks: SharedMe
   seen.set(value, value);
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) value[i] = restore(value[i], bytes, blocks, seen);
-  } else if (value instanceof Map) {
+  } else if (types.isMap(value)) {
     const entries = [...value].map(([key, item]) => [restore(key, bytes, blocks, seen), restore(item, bytes, blocks, seen)] as const);
     value.clear();
     for (const [key, item] of entries) value.set(key, item);
-  } else if (value instanceof Set) {
+  } else if (types.isSet(value)) {
     const items = [...value].map((item: unknown) => restore(item, bytes, blocks, seen));
     value.clear();
     for (const item of items) value.add(item);
@@ -475,9 +501,9 @@ const TYPED_ARRAYS: Record<string, TypedArrayConstructor> = {
 };
 
 function binaryType(value: ArrayBufferView | ArrayBuffer): string {
-  if (value instanceof ArrayBuffer) return 'ArrayBuffer';
+  if (types.isArrayBuffer(value)) return 'ArrayBuffer';
   if (Buffer.isBuffer(value)) return 'Buffer';
-  if (value instanceof DataView) return 'DataView';
+  if (types.isDataView(value)) return 'DataView';
   const name = Object.getPrototypeOf(value)?.constructor?.name as string | undefined;
   // A subclass of a typed array arrives as its built-in parent, as structured clone would make it.
   let proto: unknown = Object.getPrototypeOf(value);
