@@ -3,6 +3,8 @@
  * `serialization: 'json'`, `childScript`), plus Node's `resourceLimits`; and their resolution, which refuses at
  * construction what a Worker would refuse at every start.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { Worker, type ResourceLimits } from 'node:worker_threads';
 import { invalidArgument, outOfRange } from './errors';
 import { resolvePoolOptions, type PoolOptions, type ResolvedPoolOptions } from './options';
@@ -67,7 +69,7 @@ export function resolveThreadPoolOptions(
   }
   const resourceLimits = checkResourceLimits(options.resourceLimits);
   const { resourceLimits: _limits, ...poolOptions } = options;
-  const script = defaultThreadScript();
+  const script = findThreadScript();
   const pool = resolvePoolOptions(poolOptions as PoolOptions, processesName, script);
   // The env a thread gets: the one given (or made for the ts-node binary, see childEnv), else Node's copy of this one.
   const threads: ThreadOptions = {
@@ -80,6 +82,22 @@ export function resolveThreadPoolOptions(
   };
   if (threads.execArgv !== undefined || threads.env !== undefined) probe(threads);
   return { pool, threads };
+}
+
+/**
+ * The thread script's absolute path. Checked here, where the mistake can be named: a missing script would
+ * otherwise show only as threads that die at start and a pool that breaks.
+ */
+function findThreadScript(): string {
+  const script = path.resolve(defaultThreadScript());
+  if (fs.existsSync(script)) return script;
+  const error = new Error(
+    `forkpool's thread script is not at ${script}, beside forkpool's own code. An app bundled with esbuild or ` +
+      "webpack must ship a copy of require.resolve('forkpool/thread') beside its bundle, named thread.cjs " +
+      '(forkpool\'s README, "Processes or threads?").',
+  );
+  (error as Error & { code: string }).code = 'ERR_POOL_NO_THREAD_SCRIPT';
+  throw error;
 }
 
 function checkResourceLimits(limits: unknown): ResourceLimits | undefined {

@@ -47,10 +47,12 @@ function moveBack(buffer) {
   return transfer(buffer, [buffer]);
 }
 
+/** @param {ArrayBuffer} buffer @returns {unknown} */
 function moveBackPiscina(buffer) {
   return require('piscina').move(buffer);
 }
 
+/** @param {ArrayBuffer} buffer @returns {unknown} */
 function moveBackTinypool(buffer) {
   return require('tinypool').Tinypool.move(buffer);
 }
