@@ -118,8 +118,9 @@ export interface ApplyOptions<W extends object = ChildInfo> extends CallOptions<
    * ArrayBuffers (and MessagePorts) inside the arguments to move to the worker thread that runs the task,
    * rather than copy: they are detached (empty) here from then on. Arguments wrapped in `transfer(value,
    * list)` move likewise. A pool of processes copies them as usual, so that code written for threads runs on
-   * processes too. Once sent, such a task stays with its thread: it is not taken back for another. A
-   * SharedArrayBuffer in the list is shared, as it would be without it.
+   * processes too. Once sent, such a task stays with its thread: it is not taken back for another, and it
+   * fails with `BrokenPoolError` if that thread dies before beginning it. A SharedArrayBuffer in the list is
+   * shared, as it would be without it.
    */
   transfer?: ReadonlyArray<Transferable | SharedArrayBuffer>;
 }

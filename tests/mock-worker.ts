@@ -114,13 +114,16 @@ export function mockEngine(options: PoolOptions = {}): { engine: Engine; childre
   return { engine, children };
 }
 
-/** A one-item task of its own call, whose outcome the returned list records. */
-export function submitTask(engine: Engine, input: number, outcomes: Map<number, unknown>, timeout?: number): Task {
+/**
+ * A one-item task of its own call, whose outcome the returned list records; `transfer`: the buffers it
+ * moves to its worker.
+ */
+export function submitTask(engine: Engine, input: number, outcomes: Map<number, unknown>, timeout?: number, transfer?: ArrayBuffer[]): Task {
   const sink: TaskSink = {
     resolveTask: (task, values) => outcomes.set(task.id, values[0]),
     rejectTask: (task, error) => outcomes.set(task.id, error),
   };
-  const task = new Task({ id: 1, kind: 'inline', source: '(x) => 2 * x', name: '' }, [input], false, sink, nextCall++, 0, timeout);
+  const task = new Task({ id: 1, kind: 'inline', source: '(x) => 2 * x', name: '' }, [input], false, sink, nextCall++, 0, timeout, false, transfer);
   engine.submit(task);
   return task;
 }

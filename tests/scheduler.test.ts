@@ -158,6 +158,24 @@ test('a crash fails what the child had begun and requeues what it had not', () =
   expect(engine.state).toBe('running');
 });
 
+test('a task that moved its buffers goes to a child holding nothing, is never taken back, and fails with its child', () => {
+  const { engine, children } = setUp({ processes: 2, onWorkerCrash: 'respawn' });
+  const [a, b] = children;
+  a.ready(8);
+  const first = submitTask(engine, 1, outcomes);
+  const moved = submitTask(engine, 2, outcomes, undefined, [new ArrayBuffer(8)]);
+  // a holds a task already: the moving one waits for a child with nothing in hand.
+  expect(a.taskIds).toEqual([first.id]);
+  b.ready(8);
+  expect(b.taskIds).toEqual([moved.id]);
+  // Not begun, and still not taken back: its buffers are the child's now.
+  expect(engine.cancel(moved)).toBe(false);
+  b.die(3);
+  // It cannot run elsewhere without them: it fails with the child, as a task it had begun would.
+  expect(outcomes.get(moved.id)).toBeInstanceOf(BrokenPoolError);
+  expect(engine.state).toBe('running');
+});
+
 test("three children in a row dying before a first answer break a 'respawn' pool", () => {
   const { engine, children } = setUp({ processes: 1, onWorkerCrash: 'respawn' });
   const task = submitTask(engine, 1, outcomes);
