@@ -41,8 +41,12 @@ export interface ShutdownOptions {
  * @typeParam M - The type of the default module, `typeof import('./tasks.js')`: string task names are
  * checked against its function exports, and arguments and results follow from them.
  * @typeParam W - Which worker an event comes from: {@link ChildInfo} (`{ pid }`) for processes.
+ * @typeParam E - The executor's events: {@link PoolEvents}, and whatever events of its own a kind of executor adds.
  */
-export abstract class BaseExecutor<M = any, W extends object = ChildInfo> extends EventEmitter<PoolEvents<W>> implements AsyncDisposable {
+export abstract class BaseExecutor<M = any, W extends object = ChildInfo, E extends PoolEvents<W> & Record<keyof E, unknown[]> = PoolEvents<W>>
+  extends EventEmitter<E>
+  implements AsyncDisposable
+{
   readonly #runner: TaskRunner;
   readonly #resolver: TaskResolver;
   readonly #taskTimeout: number | undefined;

@@ -38,8 +38,12 @@ type Input<T> = Iterable<T> | AsyncIterable<T>;
  * @typeParam M - The type of the default module, `typeof import('./tasks.js')`: string task names are
  * checked against its function exports, and arguments and results follow from them.
  * @typeParam W - Which worker an event comes from: {@link ChildInfo} (`{ pid }`) for processes.
+ * @typeParam E - The pool's events: {@link PoolEvents}, and whatever events of its own a kind of pool adds.
  */
-export abstract class BasePool<M = any, W extends object = ChildInfo> extends EventEmitter<PoolEvents<W>> implements AsyncDisposable {
+export abstract class BasePool<M = any, W extends object = ChildInfo, E extends PoolEvents<W> & Record<keyof E, unknown[]> = PoolEvents<W>>
+  extends EventEmitter<E>
+  implements AsyncDisposable
+{
   readonly #runner: TaskRunner;
   readonly #resolver: TaskResolver;
   readonly #taskTimeout: number | undefined;
