@@ -258,7 +258,8 @@ export function checkTimeout(name: string, value: unknown): number | undefined {
   return value;
 }
 
-function checkOneOf(name: string, value: unknown, allowed: readonly string[]): void {
+/** @internal */
+export function checkOneOf(name: string, value: unknown, allowed: readonly string[]): void {
   if (!allowed.includes(value as string)) {
     throw new TypeError(
       `Expected \`${name}\` to be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${describe(value)}.`,
