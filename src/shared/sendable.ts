@@ -133,7 +133,8 @@ export const MAX_CLONE_DEPTH = 1000;
  * serializer to report.
  */
 export function findTooDeep(value: unknown, what: string): string | undefined {
-  if (typeof value !== 'object' || value === null || isSmallFlatArray(value, 0)) return undefined;
+  // A typed array or buffer is bytes: nothing in it nests (and walking its indices would cost a packed chunk dearly).
+  if (typeof value !== 'object' || value === null || ArrayBuffer.isView(value) || isSmallFlatArray(value, 0)) return undefined;
   const seen = new Set<object>();
   const stack: Array<{ value: object; depth: number }> = [{ value, depth: 0 }];
   const push = (child: unknown, depth: number) => {
