@@ -3,6 +3,8 @@
  *
  *   dist/index.mjs, dist/index.cjs   the library, as an ES module and as CommonJS, bundled from the same sources
  *   dist/task.mjs, dist/task.cjs     `forkpool/task`, what a task imports (emit), likewise
+ *   dist/cluster.mjs, dist/cluster.cjs   `forkpool/cluster`, the pools across machines, on BullMQ and Redis
+ *   dist/forkpool.cjs                the `forkpool` command (`forkpool worker`, a host of a cluster)
  *   dist/child.cjs                   the script every child runs (`forkpool/child`), one self-contained file
  *   dist/types/                      the public type declarations, shared by both formats
  *   dist/THIRD-PARTY-LICENSES.txt    the licenses of the code bundled in
@@ -10,6 +12,11 @@
  * serialize-error and p-defer are bundled in rather than installed: they are ES modules only, which a
  * CommonJS consumer (a jest suite, a Node run with require(esm) off) cannot require(), and a bundled app
  * copies the child script away from any node_modules.
+ *
+ * forkpool/cluster is built on its own, and leaves two kinds of module out of its bundle: bullmq and ioredis,
+ * optional peers that the application installs (and that `forkpool` itself never loads); and forkpool's
+ * public classes (the pools' faces, the errors), which it takes from dist/index at run time, so that a
+ * HostLostError is a BrokenPoolError and a ClusterPool a BasePool of the one copy the application has.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -27,6 +34,36 @@ const ENTRY_POINTS = {
   // `forkpool/task`, imported by task modules inside the children: emit().
   task: 'src/task.ts',
 };
+
+/** `forkpool/cluster`, built apart (see above), with the same naming. */
+const CLUSTER_ENTRY = { cluster: 'src/cluster.ts' };
+
+/** The optional peers of forkpool/cluster: the application's, never bundled. */
+const CLUSTER_PEERS = ['bullmq', 'ioredis'];
+
+/** Modules of src/ that forkpool/cluster takes from another bundle at run time, and what each bundle is called. */
+const SHARED_MODULES = {
+  'src/index.ts': 'index',
+  'src/errors.ts': 'index',
+  'src/base-pool.ts': 'index',
+  'src/base-executor.ts': 'index',
+  'src/cluster.ts': 'cluster',
+};
+
+/** An esbuild plugin: imports of SHARED_MODULES become imports of their bundle beside this one (`./index.cjs`). */
+function shareModules(extension, exceptEntry) {
+  return {
+    name: 'share-modules',
+    setup(build) {
+      build.onResolve({ filter: /^\./ }, ({ path: specifier, resolveDir }) => {
+        const target = path.relative(ROOT, path.resolve(resolveDir, specifier)).replace(/\.ts$/, '');
+        const bundle = SHARED_MODULES[`${target}.ts`];
+        if (bundle === undefined || bundle === exceptEntry) return undefined;
+        return { path: `./${bundle}${extension}`, external: true };
+      });
+    },
+  };
+}
 
 /**
  * The only packages whose code goes into the build. Anything else a bundle reaches (a TypeScript loader the
@@ -65,7 +102,40 @@ const results = await Promise.all([
     define: { FORKPOOL_MODULE_URL: 'undefined' },
   }),
   build({ ...COMMON, entryPoints: { child: 'child/main.ts' }, format: 'cjs', outdir: DIST, outExtension: { '.js': '.cjs' } }),
+  build({
+    ...COMMON,
+    entryPoints: CLUSTER_ENTRY,
+    format: 'esm',
+    outdir: DIST,
+    outExtension: { '.js': '.mjs' },
+    external: CLUSTER_PEERS,
+    plugins: [shareModules('.mjs', 'cluster')],
+    define: { FORKPOOL_MODULE_URL: 'import.meta.url' },
+  }),
+  build({
+    ...COMMON,
+    entryPoints: CLUSTER_ENTRY,
+    format: 'cjs',
+    outdir: DIST,
+    outExtension: { '.js': '.cjs' },
+    external: CLUSTER_PEERS,
+    plugins: [shareModules('.cjs', 'cluster')],
+    define: { FORKPOOL_MODULE_URL: 'undefined' },
+  }),
+  // The bin: `forkpool worker`, over dist/cluster.cjs.
+  build({
+    ...COMMON,
+    entryPoints: { forkpool: 'src/cluster/cli.ts' },
+    format: 'cjs',
+    outdir: DIST,
+    outExtension: { '.js': '.cjs' },
+    external: CLUSTER_PEERS,
+    plugins: [shareModules('.cjs')],
+    banner: { js: '#!/usr/bin/env node' },
+    define: { FORKPOOL_MODULE_URL: 'undefined' },
+  }),
 ]);
+fs.chmodSync(path.join(DIST, 'forkpool.cjs'), 0o755);
 
 const packages = bundledPackages(results.map((result) => result.metafile));
 const unexpected = [...packages.keys()].filter((name) => !BUNDLED_PACKAGES.includes(name));
@@ -120,11 +190,12 @@ function buildDeclarations() {
       visit(fs.existsSync(`${target}.d.ts`) ? `${target}.d.ts` : path.join(target, 'index.d.ts'));
     }
   };
-  for (const name of Object.keys(ENTRY_POINTS)) visit(path.join(TYPES, `${name}.d.ts`));
+  const entries = [...Object.keys(ENTRY_POINTS), ...Object.keys(CLUSTER_ENTRY)];
+  for (const name of entries) visit(path.join(TYPES, `${name}.d.ts`));
   removeUnreachable(TYPES, reachable);
   // TypeScript reads a .d.ts of this package as CommonJS, which has a default export (module.exports) that
   // the ES module build does not: for `import`, the same declarations re-exported from an ES module.
-  for (const name of Object.keys(ENTRY_POINTS)) {
+  for (const name of entries) {
     fs.writeFileSync(path.join(TYPES, `${name}.d.mts`), `export * from './${name}.js';\n`);
   }
 }
