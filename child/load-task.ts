@@ -6,9 +6,10 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL, fileURLToPath } from 'node:url';
 import type { ModuleLocation, TaskSpec } from '../src/shared/protocol';
+import { requireInFormat } from './module-format';
 import { noTypeScriptLoader, prepareTypeScript, TYPESCRIPT_FILE } from './typescript-loader';
 
-type TaskFunction = (...args: unknown[]) => unknown;
+export type TaskFunction = (...args: unknown[]) => unknown;
 
 /** File name under which inline functions are compiled, so their frames can be told apart in a stack. */
 export const INLINE_FILENAME = 'forkpool:inline-task';
@@ -74,7 +75,7 @@ async function loadModule(spec: ModuleLocation): Promise<unknown> {
     });
   }
   try {
-    return requireFrom(file);
+    return requireInFormat(requireFrom, file);
   } catch (error) {
     // An ESM module with top-level await cannot be require()d; import() loads any ESM module.
     const code = (error as { code?: string }).code;
@@ -143,5 +144,6 @@ export function explainInlineError(error: unknown): unknown {
       'or export the function from a module.',
   );
   explained.stack = `${explained.name}: ${explained.message}\n${error.stack!.split('\n').slice(1).join('\n')}`;
+  (explained as ReferenceError & { code: string }).code = 'ERR_POOL_OUTER_VARIABLE';
   return explained;
 }

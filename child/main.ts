@@ -13,17 +13,18 @@ import {
   type ParentMessage,
   type ResultsMessage,
   type TaskSpec,
+  type WireFailure,
   type WireResult,
   type WireTask,
 } from '../src/shared/protocol';
-import { packNumbers } from '../src/shared/packing';
+import { packNumbers, type ChunkValues } from '../src/shared/packing';
 import { CHILD_PAGE_FD, PageClaimer } from '../src/shared/progress-page';
 import { findUnsendable, unsendableError } from '../src/shared/sendable';
 import { TASK_CONTEXT, type TaskContext } from '../src/shared/task-context';
 import { toWireError } from '../src/shared/wire-error';
 import { PoolStateError } from '../src/errors';
 import { CreditWindow } from './credit-window';
-import { explainInlineError, loadTask, preloadModule } from './load-task';
+import { explainInlineError, loadTask, preloadModule, type TaskFunction } from './load-task';
 import { watchParent } from './orphan-watch';
 
 /** A task received, with its number on the progress page. */
@@ -41,7 +42,11 @@ const window = new CreditWindow();
 /** Outcomes not yet sent, and when the oldest of them was ready. */
 let unsent: WireResult[] = [];
 let oldestUnsent = 0;
-let running = false;
+/**
+ * `starting` until the initializer has run (an early `pool:exit` waits for it: a child that has started runs
+ * its initializer to the end), then `idle` or `running` its queue.
+ */
+let phase: 'starting' | 'idle' | 'running' = 'starting';
 /** An uncaught exception: no task starts any more. */
 let dying = false;
 /** The task running now, which emit() sends its events for. */
@@ -98,6 +103,12 @@ async function initialize(message: InitMessage): Promise<void> {
   } catch (error) {
     send(tag({ type: 'pool:init-error', error: toWireError(explained(error)) }, token));
     return;
+  } finally {
+    phase = 'idle';
+  }
+  if (exitRequested) {
+    exitWhenFlushed();
+    return;
   }
   send(tag({ type: 'pool:ready', credits: window.size }, token));
   // After the ask, which is on its way: the first task arrives while the module loads.
@@ -106,7 +117,7 @@ async function initialize(message: InitMessage): Promise<void> {
 
 /** Run queued tasks one after another until the queue is empty. */
 async function drain(): Promise<void> {
-  running = true;
+  phase = 'running';
   while (queue.length > 0 && !dying) {
     const task = queue.shift()!;
     if (page !== null && !page.claim(task.seq)) {
@@ -132,26 +143,39 @@ async function drain(): Promise<void> {
     if (failed && task.call !== 0) dropCall(task.call);
     if (task.urgent || failed || queue.length === 0 || window.shouldFlush(unsent.length, finished - oldestUnsent)) flush();
   }
-  running = false;
+  phase = 'idle';
   if (skipped.length > 0) flush();
   if (exitRequested) exitWhenFlushed();
 }
 
-async function runTask({ id, fn, inputs, spread }: WireTask): Promise<WireResult> {
-  const values: unknown[] = new Array(inputs.length);
-  let index = 0;
+async function runTask({ id, fn, inputs, spread, keepGoing }: WireTask): Promise<WireResult> {
+  let task: TaskFunction;
   try {
-    let task = loadTask(specs.get(fn)!);
-    if (task instanceof Promise) task = await task;
-    for (; index < inputs.length; index++) {
+    const loaded = loadTask(specs.get(fn)!);
+    task = loaded instanceof Promise ? await loaded : loaded;
+  } catch (error) {
+    return failure(id, explained(error));
+  }
+  const values: unknown[] = [];
+  let failed: WireFailure | undefined;
+  for (let index = 0; index < inputs.length; index++) {
+    try {
       let value = spread ? task(...(inputs[index] as unknown[])) : task(inputs[index]);
       if (isThenable(value)) value = await value;
-      values[index] = value;
+      values.push(value);
+    } catch (error) {
+      failed ??= { id, index, error: toWireError(explained(error)) };
+      if (!keepGoing) break;
     }
-  } catch (error) {
-    return { id, index, error: toWireError(explained(error)) };
   }
-  return { id, values: serialization === 'advanced' ? packNumbers(values) : values };
+  if (failed === undefined) return { id, values: packed(values) };
+  // The calls that succeeded are not lost with the one that failed: imap yields those before it.
+  if (values.length > 0) failed.done = packed(values);
+  return failed;
+}
+
+function packed(values: unknown[]): ChunkValues {
+  return serialization === 'advanced' ? packNumbers(values) : values;
 }
 
 /**
@@ -159,8 +183,9 @@ async function runTask({ id, fn, inputs, spread }: WireTask): Promise<WireResult
  * silently; under either, nesting too deep for the parent to read. (Packed numbers need no look.)
  */
 function checked(result: WireResult): WireResult {
-  if (!('values' in result) || result.values instanceof Float64Array) return result;
-  const problem = findUnsendable(result.values, serialization, 'result');
+  const values = 'values' in result ? result.values : result.done;
+  if (values === undefined || values instanceof Float64Array) return result;
+  const problem = findUnsendable(values, serialization, 'result');
   return problem === undefined ? result : failure(result.id, unsendableError('The task result', problem));
 }
 
@@ -239,7 +264,7 @@ function explained(error: unknown): unknown {
   }
 }
 
-function failure(id: number, error: unknown): WireResult {
+function failure(id: number, error: unknown): WireFailure {
   return { id, index: 0, error: toWireError(error) };
 }
 
@@ -267,14 +292,14 @@ function onMessage(message: unknown): void {
         if (failedCalls.has(task.call)) dropped.push(task.id);
         else queue.push(held);
       }
-      if (!running) {
+      if (phase === 'idle') {
         if (queue.length > 0) void drain();
         else if (dropped.length > 0) flush();
       }
       break;
     case 'pool:exit':
       exitRequested = true;
-      if (!running) exitWhenFlushed();
+      if (phase === 'idle') exitWhenFlushed();
       break;
     case 'pool:watch-parent':
       watchParent();

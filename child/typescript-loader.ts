@@ -16,16 +16,15 @@
  * A module is an ES module or CommonJS as Node decides (`.mts`, `.cts`, else the nearest package.json's
  * "type"), and each kind needs its own hooks: require() hooks for CommonJS, loader hooks for ES modules.
  */
-import fs from 'node:fs';
 import { createRequire, register } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { TS_NODE_ENV } from '../src/shared/ts-node-binary';
+import { moduleKindOf, type ModuleKind } from './module-format';
 
 /** How the module is loaded once its loader is in place. */
 export type LoadVia = 'require' | 'import';
 
-type ModuleKind = 'commonjs' | 'module';
 
 export const TYPESCRIPT_FILE = /\.[cm]?ts$/;
 
@@ -41,7 +40,7 @@ const loaders: Partial<Record<ModuleKind, Promise<void>>> = {};
 
 /** Make `file` loadable (registering a loader if it takes one) and say how to load it. */
 export async function prepareTypeScript(file: string): Promise<LoadVia> {
-  const kind = moduleKind(file);
+  const kind = moduleKindOf(file);
   // A module that found no loader may be followed by one that can find one (a tsx installed elsewhere).
   await (loaders[kind] ??= provideLoader(file, kind).catch((error: unknown) => {
     delete loaders[kind];
@@ -76,26 +75,6 @@ function typeStripping(): boolean {
 /** This process's Node options: its execArgv and those NODE_OPTIONS gives every Node process. */
 function nodeOptions(): string[] {
   return [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/).filter(Boolean)];
-}
-
-/** `.mts` and `.cts` say it; a `.ts` file is what the nearest package.json's "type" makes it. */
-function moduleKind(file: string): ModuleKind {
-  if (file.endsWith('.mts')) return 'module';
-  if (file.endsWith('.cts')) return 'commonjs';
-  for (let dir = path.dirname(file); ; dir = path.dirname(dir)) {
-    let manifest: string;
-    try {
-      manifest = fs.readFileSync(path.join(dir, 'package.json'), 'utf8');
-    } catch {
-      if (path.dirname(dir) === dir) return 'commonjs';
-      continue;
-    }
-    try {
-      return (JSON.parse(manifest) as { type?: string }).type === 'module' ? 'module' : 'commonjs';
-    } catch {
-      return 'commonjs';
-    }
-  }
 }
 
 /**
@@ -161,7 +140,8 @@ export function noTypeScriptLoader(file: string, cause?: unknown): Error {
   const nodeAdvice =
     major > 23 || (major === 23 && minor >= 6) || (major === 22 && minor >= 18)
       ? 'or let Node strip the types itself (this process runs with --no-experimental-strip-types)'
-      : 'or use Node 22.18+ or 23.6+, which strip types by themselves (erasable syntax only)';
+      : 'or use Node 22.18+ or 23.6+, which strip types by themselves (erasable syntax only; a .ts file with ' +
+        '`export` then needs "type": "module" in its package.json, or the .mts extension)';
   const error = new Error(
     `The task module ${file} is TypeScript, and nothing in this process loads TypeScript. Install tsx ` +
       '(npm install --save-dev tsx) or ts-node where the module can find it, run the program under one ' +

@@ -14,6 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Pool } from '../src';
 import { countPrimes, splitRange } from './tasks/primes';
+import { speedupAdvice } from './tasks/speedup-advice';
 
 const DEFAULT_LIMIT = 15_000_000;
 /** Many more ranges than cores: the children pull the next range as soon as they finish one. */
@@ -194,11 +195,9 @@ async function main(): Promise<void> {
   console.log('answers match');
   const speedup = serialMs / poolMs;
   console.log(`speedup: ${speedup.toFixed(2)}x`);
-  if (speedup < 1) {
-    console.log(
-      `  The work here is too small to gain from ${processes} processes: sending ${RANGES} tasks and their ` +
-        'results costs more than the counting. Try a larger limit, e.g. npm run demo -- 15000000.',
-    );
+  const [load] = os.loadavg();
+  for (const line of speedupAdvice({ limit, ranges: RANGES, processes, serialMs, speedup, load, cores: os.availableParallelism() })) {
+    console.log(line);
   }
 }
 

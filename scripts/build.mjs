@@ -1,12 +1,13 @@
 /**
  * Builds dist/, the package as published:
  *
- *   dist/index.mjs, dist/index.cjs   the library, as an ES module and as CommonJS, bundled from the same sources
- *   dist/task.mjs, dist/task.cjs     `forkpool/task`, what a task imports (emit), likewise
- *   dist/cluster.mjs, dist/cluster.cjs   `forkpool/cluster`, the pools across machines, on BullMQ and Redis
+ *   dist/index.cjs, dist/index.mjs   the library, bundled as CommonJS, and an ES module that re-exports it
+ *   dist/task.cjs, dist/task.mjs     `forkpool/task`, what a task imports (emit), likewise
+ *   dist/cluster.cjs, dist/cluster.mjs   `forkpool/cluster`, the pools across machines on BullMQ and Redis, likewise
  *   dist/forkpool.cjs                the `forkpool` command (`forkpool worker`, a host of a cluster)
  *   dist/child.cjs                   the script every child runs (`forkpool/child`), one self-contained file
  *   dist/types/                      the public type declarations, shared by both formats
+ *   dist/native/                     SharedMemory's native part, compiled for Linux x64 (scripts/build-native.mjs)
  *   dist/THIRD-PARTY-LICENSES.txt    the licenses of the code bundled in
  *
  * serialize-error and p-defer are bundled in rather than installed: they are ES modules only, which a
@@ -15,14 +16,16 @@
  *
  * forkpool/cluster is built on its own, and leaves two kinds of module out of its bundle: bullmq and ioredis,
  * optional peers that the application installs (and that `forkpool` itself never loads); and forkpool's
- * public classes (the pools' faces, the errors), which it takes from dist/index at run time, so that a
- * HostLostError is a BrokenPoolError and a ClusterPool a BasePool of the one copy the application has.
+ * public classes (the pools' faces, the errors), which it requires from dist/index.cjs at run time, so that
+ * a HostLostError is a BrokenPoolError and a ClusterPool a BasePool of the one copy the application has.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { buildNative } from './build-native.mjs';
 
 const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DIST = path.join(ROOT, 'dist');
@@ -50,8 +53,8 @@ const SHARED_MODULES = {
   'src/cluster.ts': 'cluster',
 };
 
-/** An esbuild plugin: imports of SHARED_MODULES become imports of their bundle beside this one (`./index.cjs`). */
-function shareModules(extension, exceptEntry) {
+/** An esbuild plugin: imports of SHARED_MODULES become requires of their bundle beside this one (`./index.cjs`). */
+function shareModules(exceptEntry) {
   return {
     name: 'share-modules',
     setup(build) {
@@ -59,7 +62,7 @@ function shareModules(extension, exceptEntry) {
         const target = path.relative(ROOT, path.resolve(resolveDir, specifier)).replace(/\.ts$/, '');
         const bundle = SHARED_MODULES[`${target}.ts`];
         if (bundle === undefined || bundle === exceptEntry) return undefined;
-        return { path: `./${bundle}${extension}`, external: true };
+        return { path: `./${bundle}.cjs`, external: true };
       });
     },
   };
@@ -84,43 +87,16 @@ const COMMON = {
 fs.rmSync(DIST, { recursive: true, force: true });
 
 const results = await Promise.all([
-  build({
-    ...COMMON,
-    entryPoints: ENTRY_POINTS,
-    format: 'esm',
-    outdir: DIST,
-    outExtension: { '.js': '.mjs' },
-    // An ES module has no __dirname; src/scheduler/child-script.ts finds the child script from this instead.
-    define: { FORKPOOL_MODULE_URL: 'import.meta.url' },
-  }),
-  build({
-    ...COMMON,
-    entryPoints: ENTRY_POINTS,
-    format: 'cjs',
-    outdir: DIST,
-    outExtension: { '.js': '.cjs' },
-    define: { FORKPOOL_MODULE_URL: 'undefined' },
-  }),
+  build({ ...COMMON, entryPoints: ENTRY_POINTS, format: 'cjs', outdir: DIST, outExtension: { '.js': '.cjs' } }),
   build({ ...COMMON, entryPoints: { child: 'child/main.ts' }, format: 'cjs', outdir: DIST, outExtension: { '.js': '.cjs' } }),
   build({
     ...COMMON,
     entryPoints: CLUSTER_ENTRY,
-    format: 'esm',
-    outdir: DIST,
-    outExtension: { '.js': '.mjs' },
-    external: CLUSTER_PEERS,
-    plugins: [shareModules('.mjs', 'cluster')],
-    define: { FORKPOOL_MODULE_URL: 'import.meta.url' },
-  }),
-  build({
-    ...COMMON,
-    entryPoints: CLUSTER_ENTRY,
     format: 'cjs',
     outdir: DIST,
     outExtension: { '.js': '.cjs' },
     external: CLUSTER_PEERS,
-    plugins: [shareModules('.cjs', 'cluster')],
-    define: { FORKPOOL_MODULE_URL: 'undefined' },
+    plugins: [shareModules('cluster')],
   }),
   // The bin: `forkpool worker`, over dist/cluster.cjs.
   build({
@@ -130,18 +106,32 @@ const results = await Promise.all([
     outdir: DIST,
     outExtension: { '.js': '.cjs' },
     external: CLUSTER_PEERS,
-    plugins: [shareModules('.cjs')],
+    plugins: [shareModules()],
     banner: { js: '#!/usr/bin/env node' },
-    define: { FORKPOOL_MODULE_URL: 'undefined' },
   }),
 ]);
 fs.chmodSync(path.join(DIST, 'forkpool.cjs'), 0o755);
+writeEsmEntryPoints();
 
 const packages = bundledPackages(results.map((result) => result.metafile));
 const unexpected = [...packages.keys()].filter((name) => !BUNDLED_PACKAGES.includes(name));
 if (unexpected.length > 0) throw new Error(`The build bundled ${unexpected.join(', ')}; only ${BUNDLED_PACKAGES.join(', ')} belong in it.`);
 writeThirdPartyLicenses(packages);
 buildDeclarations();
+buildNative(ROOT, DIST);
+
+/**
+ * dist/<name>.mjs for each entry point: an ES module whose named exports are those of the CommonJS build.
+ * An app that imports forkpool in its own code and requires it through a CommonJS dependency then loads one
+ * copy, so that its classes, `instanceof` and the errors it throws agree across the two.
+ */
+function writeEsmEntryPoints() {
+  const require = createRequire(import.meta.url);
+  for (const name of [...Object.keys(ENTRY_POINTS), ...Object.keys(CLUSTER_ENTRY)]) {
+    const names = Object.keys(require(path.join(DIST, `${name}.cjs`))).filter((key) => key !== 'default');
+    fs.writeFileSync(path.join(DIST, `${name}.mjs`), `import cjs from './${name}.cjs';\n\nexport const { ${names.join(', ')} } = cjs;\n`);
+  }
+}
 
 /** Name → directory of every package with code in a bundle. */
 function bundledPackages(metafiles) {

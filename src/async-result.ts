@@ -2,7 +2,7 @@
  * AsyncResult: Python's handle on a submitted job (`apply_async`, `map_async`), and a PromiseLike.
  */
 import { PoolStateError } from './errors';
-import { checkTimeout } from './options';
+import { checkWaitTimeout } from './options';
 import { reportCallbackError } from './calls/callback-warning';
 import { withCallerStack } from './calls/caller-stack';
 import { settledWithin, withTimeout } from './calls/deadline';
@@ -64,21 +64,34 @@ export class AsyncResult<T> implements PromiseLike<T> {
 
   /**
    * The result, or the task's error. With `timeout` (ms), rejects with TimeoutError if the result is not
-   * ready by then; the task itself goes on.
+   * ready by then (0: not ready now); the task itself goes on. A negative or non-numeric `timeout` rejects
+   * with RangeError.
    */
   get(timeout?: number): Promise<T> {
-    checkTimeout('timeout', timeout);
+    try {
+      checkWaitTimeout('timeout', timeout);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const outcome = this.#done.then(() => {
       if (!this.#successful) throw this.#error;
       return this.#value as T;
     });
-    return withCallerStack(withTimeout(outcome, timeout, `The result was not ready within ${timeout} ms.`));
+    const ready = () => this.#ready;
+    return withCallerStack(withTimeout(outcome, timeout, `The result was not ready within ${timeout} ms.`, ready));
   }
 
-  /** Resolves when the result is ready, or after `timeout` ms; never rejects. */
+  /**
+   * Resolves when the result is ready, or after `timeout` ms (0: at once); never rejects but for a bad
+   * `timeout` (RangeError).
+   */
   wait(timeout?: number): Promise<void> {
-    checkTimeout('timeout', timeout);
-    return settledWithin(this.#done, timeout);
+    try {
+      checkWaitTimeout('timeout', timeout);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return settledWithin(this.#done, timeout, () => this.#ready);
   }
 
   /** Whether the call has finished. */

@@ -2,17 +2,17 @@
  * What every executor shares, whatever runs its calls (child processes, threads, the hosts of a cluster):
  * concurrent.futures' `Executor`, over the same runners as the pools.
  */
-import { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
 import { ImapIterator } from './calls/imap-call';
 import { isIterable, resolveChunkSize } from './calls/input';
 import { observerFor } from './calls/observer';
 import { chunkedInputWindow, type PoolSetup } from './calls/pool-setup';
 import type { TaskResolver } from './calls/task-resolver';
-import { PoolStateError } from './errors';
+import { invalidArgument, PoolStateError } from './errors';
 import type { ChildInfo, PoolEvents, PoolStats } from './events';
 import { Future } from './future';
-import { checkTimeout } from './options';
+import { checkWaitTimeout } from './options';
+import { PoolEmitter, type EventsOf } from './pool-emitter';
 import type { PoolObserver, TaskRunner } from './scheduler/task-runner';
 import { describe, type TaskArgs, type TaskRef, type TaskResult } from './task-ref';
 
@@ -43,8 +43,8 @@ export interface ShutdownOptions {
  * @typeParam W - Which worker an event comes from: {@link ChildInfo} (`{ pid }`) for processes.
  * @typeParam E - The executor's events: {@link PoolEvents}, and whatever events of its own a kind of executor adds.
  */
-export abstract class BaseExecutor<M = any, W extends object = ChildInfo, E extends PoolEvents<W> & Record<keyof E, unknown[]> = PoolEvents<W>>
-  extends EventEmitter<E>
+export abstract class BaseExecutor<M = any, W extends object = ChildInfo, E extends PoolEvents<W> & EventsOf<E> = PoolEvents<W>>
+  extends PoolEmitter<W, E>
   implements AsyncDisposable
 {
   readonly #runner: TaskRunner;
@@ -103,10 +103,10 @@ export abstract class BaseExecutor<M = any, W extends object = ChildInfo, E exte
     { timeout, chunksize }: ExecutorMapOptions = {},
   ): AsyncIterableIterator<TaskResult<M, T>> {
     this.#checkOpen();
-    checkTimeout('timeout', timeout);
+    checkWaitTimeout('timeout', timeout);
     const spec = this.#resolver.resolve(task);
     if (!isIterable(iterable)) {
-      throw new TypeError(`Expected an iterable or async iterable of inputs, got ${describe(iterable)}.`);
+      throw invalidArgument(`Expected an iterable or async iterable of inputs, got ${describe(iterable)}.`);
     }
     const results = new ImapIterator<TaskResult<M, T>>(this.#runner, spec, iterable, {
       timeout: this.#taskTimeout,

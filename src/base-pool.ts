@@ -3,7 +3,6 @@
  * calls, their checks, and their shutdown. A thin facade: it checks arguments and the pool's state, turns
  * each call into tasks, and leaves scheduling to its runner.
  */
-import { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
 import { AsyncResult } from './async-result';
 import { ApplyCall } from './calls/apply-call';
@@ -15,9 +14,10 @@ import { MapCall } from './calls/map-call';
 import { observerFor } from './calls/observer';
 import { chunkedInputWindow, type PoolSetup } from './calls/pool-setup';
 import type { TaskResolver } from './calls/task-resolver';
-import { PoolStateError } from './errors';
+import { invalidArgument, PoolStateError } from './errors';
 import type { ChildInfo, PoolEvents, PoolStats } from './events';
 import { checkTaskOptions, type CallbackOptions, type CallOptions, type ChunkOptions } from './options';
+import { PoolEmitter, type EventsOf } from './pool-emitter';
 import type { PoolObserver, TaskRunner } from './scheduler/task-runner';
 import type { TaskSpec } from './shared/protocol';
 import { describe, type TaskArgs, type TaskRef, type TaskResult } from './task-ref';
@@ -40,8 +40,8 @@ type Input<T> = Iterable<T> | AsyncIterable<T>;
  * @typeParam W - Which worker an event comes from: {@link ChildInfo} (`{ pid }`) for processes.
  * @typeParam E - The pool's events: {@link PoolEvents}, and whatever events of its own a kind of pool adds.
  */
-export abstract class BasePool<M = any, W extends object = ChildInfo, E extends PoolEvents<W> & Record<keyof E, unknown[]> = PoolEvents<W>>
-  extends EventEmitter<E>
+export abstract class BasePool<M = any, W extends object = ChildInfo, E extends PoolEvents<W> & EventsOf<E> = PoolEvents<W>>
+  extends PoolEmitter<W, E>
   implements AsyncDisposable
 {
   readonly #runner: TaskRunner;
@@ -178,7 +178,7 @@ export abstract class BasePool<M = any, W extends object = ChildInfo, E extends 
   #apply<R>(task: unknown, args: unknown, options: CallOptions<W> | undefined): ApplyCall<R> {
     const spec = this.#prepare(task, options);
     if (args !== undefined && !Array.isArray(args)) {
-      throw new TypeError(`Expected \`args\` to be an array of arguments, got ${describe(args)}.`);
+      throw invalidArgument(`Expected \`args\` to be an array of arguments, got ${describe(args)}.`);
     }
     return new ApplyCall<R>(this.#runner, spec, args ?? [], this.#callOptions(options));
   }
@@ -248,6 +248,6 @@ export abstract class BasePool<M = any, W extends object = ChildInfo, E extends 
 
 function checkInput(iterable: unknown): asserts iterable is Input<unknown> {
   if (!isIterable(iterable)) {
-    throw new TypeError(`Expected an iterable or async iterable of inputs, got ${describe(iterable)}.`);
+    throw invalidArgument(`Expected an iterable or async iterable of inputs, got ${describe(iterable)}.`);
   }
 }

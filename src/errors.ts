@@ -70,3 +70,18 @@ export class CancelledError extends PoolError {
 export class PoolStateError extends PoolError {
   readonly code = 'ERR_POOL_STATE';
 }
+
+/** @internal `error` with `code` set: the built-in errors the pool raises carry a code too. */
+export function withCode<E extends Error>(error: E, code: string): E & { code: string } {
+  return Object.assign(error, { code });
+}
+
+/** @internal An argument or option of the wrong type: a TypeError with Node's code for it. */
+export function invalidArgument(message: string): TypeError & { code: string } {
+  return withCode(new TypeError(message), 'ERR_INVALID_ARG_TYPE');
+}
+
+/** @internal A number out of its range: a RangeError with Node's code for it. */
+export function outOfRange(message: string): RangeError & { code: string } {
+  return withCode(new RangeError(message), 'ERR_OUT_OF_RANGE');
+}

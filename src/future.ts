@@ -5,8 +5,8 @@ import pDefer, { type DeferredPromise } from 'p-defer';
 import { reportCallbackError } from './calls/callback-warning';
 import { appendCallerStack, rethrowWithCallerStack } from './calls/caller-stack';
 import { withTimeout } from './calls/deadline';
-import { CancelledError } from './errors';
-import { checkTimeout } from './options';
+import { CancelledError, invalidArgument } from './errors';
+import { checkWaitTimeout } from './options';
 import type { TaskRunner } from './scheduler/task-runner';
 import { Task, type TaskSink } from './scheduler/task';
 import type { ChunkValues } from './shared/packing';
@@ -105,7 +105,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
 
   /**
    * The call's result. Rejects with the call's error, with CancelledError if it was cancelled, or with
-   * TimeoutError if it is not done within `timeout` ms (the call goes on).
+   * TimeoutError if it is not done within `timeout` ms (0: not done now; the call goes on).
    */
   result(timeout?: number): Promise<T> {
     // A TimeoutError (the wait itself failed) gets the caller's frames too.
@@ -122,7 +122,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
 
   /** Call `fn(future)` once when the future is done; at once if it already is. */
   addDoneCallback(fn: (future: Future<T>) => void): void {
-    if (typeof fn !== 'function') throw new TypeError(`Expected a callback function, got ${typeof fn}.`);
+    if (typeof fn !== 'function') throw invalidArgument(`Expected a callback function, got ${typeof fn}.`);
     if (this.#outcome === undefined) (this.#callbacks ??= []).push(fn);
     else this.#invoke(fn);
   }
@@ -135,10 +135,15 @@ export class Future<T = unknown> implements PromiseLike<T> {
     return this.result().then(onFulfilled, onRejected);
   }
 
+  /** The outcome, once known; a bad timeout rejects, never throws (result() and exception() return promises). */
   #await(timeout: number | undefined): Promise<FutureOutcome> {
-    checkTimeout('timeout', timeout);
+    try {
+      checkWaitTimeout('timeout', timeout);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const settled = this.#outcome !== undefined ? Promise.resolve(this.#outcome) : (this.#settled ??= pDefer()).promise;
-    return withTimeout(settled, timeout, `The future was not done within ${timeout} ms.`);
+    return withTimeout(settled, timeout, `The future was not done within ${timeout} ms.`, () => this.#outcome !== undefined);
   }
 
   #finish(outcome: FutureOutcome): void {

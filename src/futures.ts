@@ -2,9 +2,9 @@
  * concurrent.futures' module functions over a set of futures: `asCompleted` and `wait`.
  */
 import { Wakeup, deadlineIn } from './calls/deadline';
-import { TimeoutError } from './errors';
+import { invalidArgument, TimeoutError } from './errors';
 import { Future } from './future';
-import { checkTimeout } from './options';
+import { checkWaitTimeout } from './options';
 
 /** {@link wait} returns when any future finishes or is cancelled. */
 export const FIRST_COMPLETED = 'FIRST_COMPLETED';
@@ -16,13 +16,39 @@ export const ALL_COMPLETED = 'ALL_COMPLETED';
 export type ReturnWhen = typeof FIRST_COMPLETED | typeof FIRST_EXCEPTION | typeof ALL_COMPLETED;
 
 /**
- * A future as `asCompleted` yields it. The object is the Future itself; its type leaves out `then` only
- * because TypeScript types a `for await` variable as the awaited value, which for a thenable would be its
- * result. `asCompleted` and `wait` take futures of either type.
+ * What {@link asCompleted} and {@link wait} take: futures from any executor.
+ * @inline
  */
-export type CompletedFuture<F extends AnyFuture = Future<unknown>> = Omit<F, 'then'>;
-/** @inline */
-type AnyFuture = Omit<Future<unknown>, 'then'>;
+type AnyFuture = Pick<Future<unknown>, 'done' | 'failed' | 'addDoneCallback'>;
+
+/** The futures {@link asCompleted} hands out, the caller's own objects with their own type `F`, as they finish. */
+export interface AsCompletedIterator<F> extends AsyncIterableIterator<F> {
+  /** The next future to finish, or the end once every one has been handed out. @throws TimeoutError */
+  next(): Promise<IteratorResult<F, undefined>>;
+  /** Stop early (`break` out of a `for await`): no more futures are handed out. */
+  return(): Promise<IteratorReturnResult<undefined>>;
+  /** The iterator itself. */
+  [Symbol.asyncIterator](): AsCompletedIterator<F>;
+}
+
+/** An iterator of {@link asCompleted} that has handed out every future, or has thrown: it yields no more. */
+export interface SpentFutureIterator extends AsyncIterableIterator<never> {
+  /** The end. */
+  next(): Promise<IteratorReturnResult<undefined>>;
+  /** The end. */
+  return(): Promise<IteratorReturnResult<undefined>>;
+  /** The iterator itself. */
+  [Symbol.asyncIterator](): SpentFutureIterator;
+}
+
+/**
+ * What {@link asCompleted} returns, typed so that `for await (const future of asCompleted(futures))` types
+ * `future` as `F`, the future itself. A future is a thenable, and TypeScript types the variable of a
+ * `for await` over an iterator of thenables as their result, at least from the second loop over the same
+ * iterator type on; over a union of iterator types it keeps the types it worked out the first time, which
+ * are the yielded type as it is. At run time it is one iterator, spent once it has thrown or finished.
+ */
+export type FutureIterator<F> = AsCompletedIterator<F> | SpentFutureIterator;
 
 /**
  * Yield each future once, as it finishes; those already done first. Throws TimeoutError if some are still
@@ -33,8 +59,8 @@ type AnyFuture = Omit<Future<unknown>, 'then'>;
 export function asCompleted<F extends AnyFuture>(
   futures: Iterable<F>,
   { timeout }: { timeout?: number } = {},
-): AsyncIterableIterator<CompletedFuture<F>> {
-  checkTimeout('timeout', timeout);
+): FutureIterator<F> {
+  checkWaitTimeout('timeout', timeout);
   const all = unique(futures);
   const deadline = deadlineIn(timeout);
   const finished: F[] = all.filter((future) => future.done());
@@ -48,7 +74,7 @@ export function asCompleted<F extends AnyFuture>(
       });
     }
   }
-  const iterator: AsyncIterableIterator<CompletedFuture<F>> = {
+  const iterator: AsCompletedIterator<F> = {
     [Symbol.asyncIterator]: () => iterator,
     async next() {
       while (handedOut < finished.length || handedOut < all.length) {
@@ -64,7 +90,7 @@ export function asCompleted<F extends AnyFuture>(
     async return() {
       handedOut = all.length;
       wakeup.wake();
-      return { done: true, value: undefined };
+      return { done: true, value: undefined } as const;
     },
   };
   return iterator;
@@ -83,9 +109,9 @@ export async function wait<F extends AnyFuture>(
   /** The others. */
   notDone: Set<F>;
 }> {
-  checkTimeout('timeout', timeout);
+  checkWaitTimeout('timeout', timeout);
   if (![FIRST_COMPLETED, FIRST_EXCEPTION, ALL_COMPLETED].includes(returnWhen)) {
-    throw new TypeError(`Expected \`returnWhen\` to be FIRST_COMPLETED, FIRST_EXCEPTION or ALL_COMPLETED, got ${String(returnWhen)}.`);
+    throw invalidArgument(`Expected \`returnWhen\` to be FIRST_COMPLETED, FIRST_EXCEPTION or ALL_COMPLETED, got ${String(returnWhen)}.`);
   }
   const all = unique(futures);
   const satisfied = () => {
@@ -106,7 +132,7 @@ export async function wait<F extends AnyFuture>(
 function unique<F extends AnyFuture>(futures: Iterable<F>): F[] {
   const all = [...new Set(futures)];
   for (const future of all) {
-    if (!(future instanceof Future)) throw new TypeError(`Expected futures from ProcessPoolExecutor.submit, got ${typeof future}.`);
+    if (!(future instanceof Future)) throw invalidArgument(`Expected futures from ProcessPoolExecutor.submit, got ${typeof future}.`);
   }
   return all;
 }

@@ -2,12 +2,14 @@
  * Options of the pool and of each call, their defaults, and the checks that turn a bad value into an error
  * naming the option and the value.
  */
+import { invalidArgument, outOfRange } from './errors';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { ChildInfo } from './events';
 import { defaultChildScript } from './scheduler/child-script';
 import { TS_NODE_BINARY, TS_NODE_ENV } from './shared/ts-node-binary';
+import type { ErrorClasses } from './shared/wire-error';
 import { describe, type TaskRef } from './task-ref';
 
 /**
@@ -73,6 +75,14 @@ export interface PoolOptions<M = any> {
   /** Where the children's stderr goes: `'pipe'` makes it readable as `pool.stderr`, in whole lines. @default 'inherit' */
   stderr?: OutputMode;
   /**
+   * Error classes of the task modules that come back as themselves, as Python re-raises the same class: a
+   * task error thrown by a class of this name (or named so) is rebuilt with that class's prototype
+   * (`instanceof` works; its constructor is not called) and keeps every own property. Other classes come back
+   * as an `Error` with their `name`; built-in classes always come back as themselves.
+   * @default []
+   */
+  errorClasses?: Array<abstract new (...args: any[]) => Error>;
+  /**
    * Path of the script the children run: forkpool's child script, `require.resolve('forkpool/child')`. An
    * app bundled with esbuild or webpack ships a copy of that file and passes the copy's path here. Relative
    * to `process.cwd()` at creation.
@@ -133,12 +143,14 @@ export interface ResolvedPoolOptions {
   stderr: OutputMode;
   /** Absolute. */
   childScript: string;
+  /** By class name. */
+  errorClasses: ErrorClasses;
 }
 
 /** @internal Copy, check and fill the caller's options; the caller's object is never touched. */
 export function resolvePoolOptions(options: PoolOptions = {}, processesName = 'processes'): ResolvedPoolOptions {
   if (typeof options !== 'object' || options === null) {
-    throw new TypeError(`Expected the pool options to be an object, got ${describe(options)}.`);
+    throw invalidArgument(`Expected the pool options to be an object, got ${describe(options)}.`);
   }
   const { processes, maxTasksPerChild, taskTimeout, onWorkerCrash = 'break', serialization = 'advanced' } = options;
   const { stdout = 'inherit', stderr = 'inherit' } = options;
@@ -147,26 +159,26 @@ export function resolvePoolOptions(options: PoolOptions = {}, processesName = 'p
   checkOneOf('stdout', stdout, ['inherit', 'ignore', 'pipe']);
   checkOneOf('stderr', stderr, ['inherit', 'ignore', 'pipe']);
   if (options.module !== undefined && typeof options.module !== 'string' && !(options.module instanceof URL)) {
-    throw new TypeError(`Expected \`module\` to be a module path or a file: URL, got ${describe(options.module)}.`);
+    throw invalidArgument(`Expected \`module\` to be a module path or a file: URL, got ${describe(options.module)}.`);
   }
   if (options.initargs !== undefined && !Array.isArray(options.initargs)) {
-    throw new TypeError(`Expected \`initargs\` to be an array of arguments, got ${describe(options.initargs)}.`);
+    throw invalidArgument(`Expected \`initargs\` to be an array of arguments, got ${describe(options.initargs)}.`);
   }
   if (options.execArgv !== undefined) {
     const bad = Array.isArray(options.execArgv) ? options.execArgv.findIndex((arg) => typeof arg !== 'string') : -1;
     if (!Array.isArray(options.execArgv) || bad !== -1) {
       const got = bad === -1 ? describe(options.execArgv) : `${describe(options.execArgv[bad])} at index ${bad}`;
-      throw new TypeError(`Expected \`execArgv\` to be an array of strings (Node options for the children), got ${got}.`);
+      throw invalidArgument(`Expected \`execArgv\` to be an array of strings (Node options for the children), got ${got}.`);
     }
   }
   if (options.env !== undefined && (typeof options.env !== 'object' || options.env === null || Array.isArray(options.env))) {
-    throw new TypeError(`Expected \`env\` to be an object of environment variables, like process.env, got ${describe(options.env)}.`);
+    throw invalidArgument(`Expected \`env\` to be an object of environment variables, like process.env, got ${describe(options.env)}.`);
   }
   if (options.cwd !== undefined && typeof options.cwd !== 'string' && !(options.cwd instanceof URL)) {
-    throw new TypeError(`Expected \`cwd\` to be a directory path, got ${describe(options.cwd)}.`);
+    throw invalidArgument(`Expected \`cwd\` to be a directory path, got ${describe(options.cwd)}.`);
   }
   if (options.childScript !== undefined && (typeof options.childScript !== 'string' || options.childScript === '')) {
-    throw new TypeError(`Expected \`childScript\` to be the path of a file, got ${describe(options.childScript)}.`);
+    throw invalidArgument(`Expected \`childScript\` to be the path of a file, got ${describe(options.childScript)}.`);
   }
   const count = processes === undefined ? os.availableParallelism() : checkPositiveInteger(processesName, processes);
   return {
@@ -187,7 +199,25 @@ export function resolvePoolOptions(options: PoolOptions = {}, processesName = 'p
     stdout,
     stderr,
     childScript: findChildScript(options.childScript),
+    errorClasses: errorClassesByName(options.errorClasses),
   };
+}
+
+/** The `errorClasses` option by class name. @throws TypeError for anything but an array of Error classes. */
+function errorClassesByName(classes: unknown): ErrorClasses {
+  if (classes === undefined) return new Map();
+  if (!Array.isArray(classes)) {
+    throw invalidArgument(`Expected \`errorClasses\` to be an array of Error classes, got ${describe(classes)}.`);
+  }
+  const byName = new Map<string, abstract new (...args: any[]) => Error>();
+  classes.forEach((cls: unknown, i) => {
+    if (typeof cls !== 'function' || !((cls as { prototype?: unknown }).prototype instanceof Error) || cls.name === '') {
+      const got = typeof cls === 'function' ? `the function ${cls.name || '(anonymous)'}` : describe(cls);
+      throw invalidArgument(`Expected \`errorClasses\` to hold named classes that extend Error, got ${got} at index ${i}.`);
+    }
+    byName.set(cls.name, cls as abstract new (...args: any[]) => Error);
+  });
+  return byName;
 }
 
 /**
@@ -212,25 +242,25 @@ function findChildScript(given: string | undefined): string {
 export function checkTaskOptions(options: (TaskOptions & { onEvent?: unknown }) | undefined): void {
   if (options === undefined) return;
   if (typeof options !== 'object' || options === null) {
-    throw new TypeError(`Expected the call's options to be an object, got ${describe(options)}.`);
+    throw invalidArgument(`Expected the call's options to be an object, got ${describe(options)}.`);
   }
   checkTimeout('timeout', options.timeout);
   const { signal, onEvent } = options;
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    throw new TypeError(`Expected \`signal\` to be an AbortSignal, got ${describe(signal)}.`);
+    throw invalidArgument(`Expected \`signal\` to be an AbortSignal, got ${describe(signal)}.`);
   }
   if (onEvent !== undefined && typeof onEvent !== 'function') {
-    throw new TypeError(`Expected \`onEvent\` to be a function, got ${describe(onEvent)}.`);
+    throw invalidArgument(`Expected \`onEvent\` to be a function, got ${describe(onEvent)}.`);
   }
 }
 
 function checkMinProcesses(value: unknown, processes: number, processesName: string): number {
   if (value === undefined) return processes;
   if (typeof value !== 'number') {
-    throw new TypeError(`Expected \`minProcesses\` to be a whole number from 0 to \`${processesName}\`, got ${describe(value)}.`);
+    throw invalidArgument(`Expected \`minProcesses\` to be a whole number from 0 to \`${processesName}\`, got ${describe(value)}.`);
   }
   if (!Number.isInteger(value) || value < 0 || value > processes) {
-    throw new RangeError(`Expected \`minProcesses\` to be a whole number from 0 to \`${processesName}\` (${processes}), got ${value}.`);
+    throw outOfRange(`Expected \`minProcesses\` to be a whole number from 0 to \`${processesName}\` (${processes}), got ${value}.`);
   }
   return value;
 }
@@ -238,10 +268,10 @@ function checkMinProcesses(value: unknown, processes: number, processesName: str
 /** @internal */
 export function checkPositiveInteger(name: string, value: unknown): number {
   if (typeof value !== 'number') {
-    throw new TypeError(`Expected \`${name}\` to be a positive integer, got ${describe(value)}.`);
+    throw invalidArgument(`Expected \`${name}\` to be a positive integer, got ${describe(value)}.`);
   }
   if (!Number.isInteger(value) || value < 1) {
-    throw new RangeError(`Expected \`${name}\` to be a positive integer (1 or more), got ${value}.`);
+    throw outOfRange(`Expected \`${name}\` to be a positive integer (1 or more), got ${value}.`);
   }
   return value;
 }
@@ -250,10 +280,25 @@ export function checkPositiveInteger(name: string, value: unknown): number {
 export function checkTimeout(name: string, value: unknown): number | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'number') {
-    throw new TypeError(`Expected \`${name}\` to be a number of milliseconds, got ${describe(value)}.`);
+    throw invalidArgument(`Expected \`${name}\` to be a number of milliseconds, got ${describe(value)}.`);
   }
   if (!(value > 0)) {
-    throw new RangeError(`Expected \`${name}\` to be a positive number of milliseconds, got ${value}.`);
+    throw outOfRange(`Expected \`${name}\` to be a positive number of milliseconds, got ${value}.`);
+  }
+  return value;
+}
+
+/**
+ * @internal A waiting timeout (`get`, `result`, `wait`, `asCompleted`, the executor's `map`), as in Python:
+ * 0 answers at once without waiting, a positive number is a limit in ms, undefined waits for ever.
+ * @throws RangeError for a negative or non-numeric one.
+ */
+export function checkWaitTimeout(name: string, value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !(value >= 0)) {
+    throw outOfRange(
+      `Expected \`${name}\` to be a number of milliseconds, 0 or more (0: answer now, without waiting), got ${describe(value)}.`,
+    );
   }
   return value;
 }
@@ -261,7 +306,7 @@ export function checkTimeout(name: string, value: unknown): number | undefined {
 /** @internal */
 export function checkOneOf(name: string, value: unknown, allowed: readonly string[]): void {
   if (!allowed.includes(value as string)) {
-    throw new TypeError(
+    throw invalidArgument(
       `Expected \`${name}\` to be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${describe(value)}.`,
     );
   }

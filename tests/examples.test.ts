@@ -5,6 +5,7 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { speedupAdvice } from '../examples/tasks/speedup-advice';
 
 const run = promisify(execFile);
 const ROOT = path.join(__dirname, '..');
@@ -40,14 +41,36 @@ test('demo: the pool counts the same primes as the serial run, and reports start
   expect(stdout).toMatch(/^answers match$/m);
   expect(stdout).toMatch(/^ {2}start-up: \d+\.\d\d s \(\d+ children forked, the task module loaded in each\)$/m);
   const [speedup] = numbers(stdout, /^speedup: (\d+\.\d\d)x$/m);
-  // A slowdown is never printed without saying why.
-  if (speedup < 1) expect(stdout).toMatch(/too small to gain/);
+  // A slowdown is never printed without saying why, and the advice is never the limit just used.
+  if (speedup < 1) expect(stdout).toMatch(/too small to gain from \d+ processes.*npm run demo -- 2000000\./);
   // Not a terminal: progress comes as a few plain lines, fed by the tasks' events, ending at 100%.
   expect(stdout).toMatch(/^ {2}pool {3}50% \| \d+\/64 ranges/m);
   expect(stdout).toMatch(/^ {2}pool {3}64\/64 ranges \(100%\)$/m);
   const perChild = [...stdout.matchAll(/^ {4}child \d+: (\d+) ranges counted$/gm)].map(([, ranges]) => Number(ranges));
   expect(perChild.reduce((sum, ranges) => sum + ranges, 0)).toBe(64);
   expect(stdout).not.toContain('\r');
+});
+
+describe("the demo's advice when the pool was not faster", () => {
+  const facts = { limit: 200_000, ranges: 64, processes: 2, serialMs: 60, speedup: 0.5, load: 0.1, cores: 2 };
+
+  test('none when the pool was faster', () => {
+    expect(speedupAdvice({ ...facts, speedup: 1.9 })).toEqual([]);
+  });
+
+  test('small tasks: a larger limit than the one just used', () => {
+    const [advice] = speedupAdvice(facts);
+    expect(advice).toMatch(/too small to gain/);
+    expect(advice).toContain('npm run demo -- 2000000.');
+    // After a run at the default limit it never suggests that same limit.
+    expect(speedupAdvice({ ...facts, limit: 15_000_000, serialMs: 200 })[0]).toContain('npm run demo -- 150000000.');
+  });
+
+  test('tasks large enough: the cores were busy, with the load average, not a larger limit', () => {
+    const [advice] = speedupAdvice({ ...facts, limit: 15_000_000, serialMs: 4000, speedup: 0.53, load: 3.7 });
+    expect(advice).toMatch(/load average is 3\.70 on 2 cores/);
+    expect(advice).not.toMatch(/npm run demo --/);
+  });
 });
 
 test('progress: a progress bar fed by the tasks\' emit() events', async () => {

@@ -207,11 +207,14 @@ describe('timeouts', () => {
     expect(nextPid).not.toBe(firstPid);
   });
 
-  test('timeouts are validated', () => {
+  test('timeouts are validated, and a bad one rejects the promise rather than throwing', async () => {
     const ex = executor();
     const future = ex.submit('double', 1);
-    expect(() => future.result(-1)).toThrow(RangeError);
-    expect(() => future.exception('soon' as never)).toThrow(TypeError);
+    await expect(future.result(-1)).rejects.toThrow(RangeError);
+    await expect(future.exception('soon' as never)).rejects.toThrow(RangeError);
+    // 0 is Python's "do not wait": an answer now, whichever it is.
+    await future;
+    await expect(future.result(0)).resolves.toBe(2);
   });
 });
 

@@ -11,7 +11,7 @@ import ts from 'typescript';
 const ROOT = path.join(__dirname, '..');
 
 const HEADER = `
-import { ALL_COMPLETED, Future, ProcessPoolExecutor, asCompleted, wait, type CompletedFuture } from '../src';
+import { ALL_COMPLETED, Future, ProcessPoolExecutor, asCompleted, wait } from '../src';
 type Tasks = typeof import('./fixtures/executor-tasks');
 declare const ex: ProcessPoolExecutor<Tasks>;
 export {};
@@ -56,12 +56,32 @@ const PROBES: Record<string, string> = {
   'a for await loop over asCompleted is typed as the futures it yields, not their results': `
     async function probe() {
       for await (const future of asCompleted([ex.submit('double', 1)])) {
-        const f: CompletedFuture<Future<number>> = future;
+        const f: Future<number> = future;
         const n: number = await future.result();
         const done: boolean = future.done();
         // @ts-expect-error: the loop variable is the future, not its result
         const wrong: number = future;
         void f, n, done, wrong;
+      }
+    }
+    void probe;
+  `,
+  'asCompleted yields the caller\'s own future type: Map lookups type-check, in every loop over it': `
+    async function probe() {
+      const labels = new Map<Future<number>, string>([[ex.submit('double', 1), 'one'], [ex.submit('double', 2), 'two']]);
+      // TypeScript caches what a for await yields per iterator type: the second loop is the one that tells.
+      for (let round = 0; round < 2; round++) {
+        for await (const future of asCompleted(labels.keys())) {
+          const label: string | undefined = labels.get(future);
+          const n: number = await future;
+          void label, n;
+        }
+      }
+      for await (const future of asCompleted(labels.keys(), { timeout: 0 })) labels.get(future);
+      const list = [...labels.keys()];
+      for await (const future of asCompleted(list)) {
+        const same: Future<number> = future;
+        void same;
       }
     }
     void probe;

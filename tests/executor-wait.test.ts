@@ -3,20 +3,11 @@
  * TimeoutError saying how many are unfinished) and wait (FIRST_COMPLETED, FIRST_EXCEPTION, ALL_COMPLETED;
  * never throws on timeout).
  */
-import { ALL_COMPLETED, FIRST_COMPLETED, FIRST_EXCEPTION, Future, TimeoutError, asCompleted, wait, type CompletedFuture } from '../src';
+import { ALL_COMPLETED, FIRST_COMPLETED, FIRST_EXCEPTION, Future, TimeoutError, asCompleted, wait } from '../src';
 import { executor, useScratch } from './executor-helpers';
 import { waitFor } from './helpers';
 
 const scratch = useScratch();
-
-/**
- * `for await` over asCompleted hands out the futures at run time, but TypeScript types the loop variable as
- * the awaited value, which for a Future is its result: these loops take the futures back with a cast.
- */
-/** asCompleted yields the Future objects themselves, typed without `then` for `for await`'s sake. */
-function asFuture<T>(value: CompletedFuture<Future<T>>): Future<T> {
-  return value as Future<T>;
-}
 
 describe('asCompleted', () => {
   test('yields each future (not its result) once, in the order they finish', async () => {
@@ -27,7 +18,7 @@ describe('asCompleted', () => {
     for (const future of futures) future.addDoneCallback((f) => finishOrder.push(f));
     const yielded: Future<number>[] = [];
     for await (const item of asCompleted([...futures].reverse())) {
-      const future = asFuture(item);
+      const future = item;
       expect(future).toBeInstanceOf(Future);
       expect(future.done()).toBe(true);
       yielded.push(future);
@@ -64,7 +55,7 @@ describe('asCompleted', () => {
     expect(cancelled.cancel()).toBe(true);
     const ok = ex.submit('double', 2);
     const yielded: Future<number>[] = [];
-    for await (const item of asCompleted([ok, cancelled, ok, cancelled])) yielded.push(asFuture(item));
+    for await (const item of asCompleted([ok, cancelled, ok, cancelled])) yielded.push(item);
     expect(yielded).toEqual([cancelled, ok]);
   });
 
@@ -77,7 +68,7 @@ describe('asCompleted', () => {
     const yielded: Future<number>[] = [];
     let error: unknown;
     try {
-      for await (const item of asCompleted([done, ...stuck], { timeout: 200 })) yielded.push(asFuture(item));
+      for await (const item of asCompleted([done, ...stuck], { timeout: 200 })) yielded.push(item);
     } catch (e) {
       error = e;
     }
@@ -108,7 +99,7 @@ describe('asCompleted', () => {
     const ex = executor({ maxWorkers: 1 });
     const futures = [1, 2, 3].map((x) => ex.submit('double', x));
     for await (const item of asCompleted(futures)) {
-      expect(asFuture(item).done()).toBe(true);
+      expect(item.done()).toBe(true);
       break;
     }
     await Promise.all(futures);

@@ -19,13 +19,14 @@ afterAll(expectNoChildrenLeft);
 const NOT_POSITIVE_INTEGERS: unknown[] = [0, -1, 1.5, '2', NaN, Infinity];
 const NOT_POSITIVE_NUMBERS: unknown[] = [0, -1, -0.5, '100', NaN];
 
-/** A RangeError or TypeError that names the option and shows the value. */
+/** A RangeError or TypeError that names the option and shows the value, with Node's code for its kind. */
 function expectRefused(error: unknown, option: string, value: unknown): void {
   expect([RangeError, TypeError].some((kind) => error instanceof kind)).toBe(true);
   const message = (error as Error).message;
   expect(message).toContain(option);
   expect(message).toContain(String(value));
   expect(error).toBeInstanceOf(typeof value === 'number' ? RangeError : TypeError);
+  expect((error as { code?: string }).code).toBe(typeof value === 'number' ? 'ERR_OUT_OF_RANGE' : 'ERR_INVALID_ARG_TYPE');
 }
 
 describe('pool options', () => {

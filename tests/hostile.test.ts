@@ -301,7 +301,10 @@ describe('lost causes', () => {
     ['a timer that throws after its task returned', 'lateThrow', RangeError, 'thrown by a timer the task left behind'],
     ['a promise that rejects after its task returned, unhandled', 'lateRejection', SyntaxError, 'rejected after the task returned'],
   ])('%s: the next task fails with the error as its cause', async (_what, task, type, message) => {
-    const p = pool({ processes: 1, onWorkerCrash: 'respawn' });
+    // The dying child prints the error as Node would have: to its stderr, which the test reads.
+    const p = pool({ processes: 1, onWorkerCrash: 'respawn', stderr: 'pipe' });
+    let stderr = '';
+    p.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     // Half a second: long enough for the next task to be running when it goes off, even on a loaded machine.
     expect(await p.apply(task as 'lateThrow', [500])).toBe('returned');
     const error = await rejectionOf<BrokenPoolError>(p.apply('sleep', [2000]));
@@ -311,6 +314,7 @@ describe('lost causes', () => {
     expect((error.cause as Error).message).toBe(message);
     expect(error.message).toContain(message);
     await expectHealthy(p);
+    expect(stderr).toContain(message);
   });
 
   test('a DOMException comes back as a DOMException', async () => {

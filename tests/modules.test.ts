@@ -160,8 +160,10 @@ describe('inline functions', () => {
     const pool = makePool();
     const outerFactor = 3;
     const error = await pool.apply((x: number) => x * outerFactor, [2]).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(Error);
+    expect(error).toBeInstanceOf(ReferenceError);
     expect((error as Error).message).toMatch(/outerFactor/);
+    // Every error the pool raises has a code to branch on.
+    expect((error as { code?: string }).code).toBe('ERR_POOL_OUTER_VARIABLE');
     await expect(pool.apply((x: number) => x * 3, [2])).resolves.toBe(6);
   });
 
@@ -170,6 +172,7 @@ describe('inline functions', () => {
     const error = await pool.apply(Math.max, [1, 2]).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TypeError);
     expect((error as Error).message).toMatch(/max/);
+    expect((error as { code?: string }).code).toBe('ERR_INVALID_ARG_TYPE');
   });
 });
 

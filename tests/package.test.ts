@@ -23,6 +23,7 @@ const VALUE_EXPORTS = [
   'Pool',
   'PoolStateError',
   'ProcessPoolExecutor',
+  'SharedMemory',
   'TimeoutError',
   'asCompleted',
   'wait',

@@ -46,7 +46,12 @@ export abstract class Call implements TaskSink {
   }
 
   abstract resolveChunk(task: Task, values: ChunkValues): void;
-  abstract rejectChunk(task: Task, error: unknown, index?: number): void;
+  abstract rejectChunk(task: Task, error: unknown, index?: number, done?: ChunkValues): void;
+
+  /** Whether a chunk runs all its calls even after one fails, to hand out those that succeed. */
+  protected get keepsGoing(): boolean {
+    return false;
+  }
 
   eventFor(_task: Task, value: unknown, info: WorkerInfo): void {
     const { onEvent } = this.#options;
@@ -63,9 +68,9 @@ export abstract class Call implements TaskSink {
     this.resolveChunk(task, values);
   }
 
-  rejectTask(task: Task, error: unknown, index?: number): void {
+  rejectTask(task: Task, error: unknown, index?: number, done?: ChunkValues): void {
     this.#forget(task);
-    this.rejectChunk(task, error, index);
+    this.rejectChunk(task, error, index, done);
   }
 
   /** The tasks submitted and not settled, in the order they were submitted. */
@@ -90,7 +95,7 @@ export abstract class Call implements TaskSink {
   /** Queue one chunk of calls; once the signal is aborted, reject it instead. */
   protected submit(inputs: ChunkValues, index: number): void {
     const { timeout, signal } = this.#options;
-    const task = new Task(this.#spec, inputs, this.#spread, this, this.#id, index, timeout);
+    const task = new Task(this.#spec, inputs, this.#spread, this, this.#id, index, timeout, this.keepsGoing);
     if (signal?.aborted) {
       task.finish();
       this.rejectTask(task, signal.reason);

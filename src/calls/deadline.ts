@@ -39,9 +39,13 @@ export class Wakeup {
   }
 }
 
-/** Settle with `promise`, or reject with TimeoutError(message) if `timeout` ms pass first. */
-export function withTimeout<T>(promise: Promise<T>, timeout: number | undefined, message: string): Promise<T> {
+/**
+ * Settle with `promise`, or reject with TimeoutError(message) if `timeout` ms pass first. A timeout of 0 does
+ * not wait: `promise` if `ready()` says it is settled already, else the TimeoutError at once.
+ */
+export function withTimeout<T>(promise: Promise<T>, timeout: number | undefined, message: string, ready?: () => boolean): Promise<T> {
   if (timeout === undefined || timeout === Infinity) return promise;
+  if (timeout === 0 && ready !== undefined) return ready() ? promise : Promise.reject(new TimeoutError(message, timeout));
   return new Promise<T>((resolve, reject) => {
     const timer = startTimer(timeout, () => reject(new TimeoutError(message, timeout)));
     promise.then(
@@ -57,13 +61,13 @@ export function withTimeout<T>(promise: Promise<T>, timeout: number | undefined,
   });
 }
 
-/** Resolve when `promise` settles or `timeout` ms pass, whichever is first; never rejects. */
-export function settledWithin(promise: Promise<unknown>, timeout: number | undefined): Promise<void> {
+/** Resolve when `promise` settles or `timeout` ms pass, whichever is first (see withTimeout); never rejects. */
+export function settledWithin(promise: Promise<unknown>, timeout: number | undefined, ready?: () => boolean): Promise<void> {
   const settled = promise.then(
     () => undefined,
     () => undefined,
   );
-  return withTimeout(settled, timeout, '').catch(() => undefined);
+  return withTimeout(settled, timeout, '', ready).catch(() => undefined);
 }
 
 /** The Date.now() time `timeout` ms from now; Infinity without a timeout. */

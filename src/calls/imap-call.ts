@@ -32,7 +32,8 @@ export interface ImapOptions extends CallSettings {
   onPoolClose: 'read-all' | 'stop';
 }
 
-type Outcome = { values: ChunkValues } | { error: unknown };
+/** A chunk's outcome: its values, or its error and the values of its calls that succeeded (`done`). */
+type Outcome = { values: ChunkValues } | { error: unknown; done?: ChunkValues };
 
 export class ImapIterator<R> extends Call implements AsyncIterableIterator<R>, OpenInput {
   readonly #ordered: boolean;
@@ -51,6 +52,8 @@ export class ImapIterator<R> extends Call implements AsyncIterableIterator<R>, O
   /** Values of the chunk being handed out, and the next one's position. */
   #current: ChunkValues = [];
   #position = 0;
+  /** The error of the chunk being handed out, thrown once its values that succeeded are out. */
+  #currentError: { error: unknown } | undefined;
   #inputDone = false;
   #inputError: { error: unknown } | undefined;
   #closed = false;
@@ -131,8 +134,13 @@ export class ImapIterator<R> extends Call implements AsyncIterableIterator<R>, O
     this.#finish(task, { values });
   }
 
-  rejectChunk(task: Task, error: unknown): void {
-    this.#finish(task, { error });
+  rejectChunk(task: Task, error: unknown, _index?: number, done?: ChunkValues): void {
+    this.#finish(task, { error, done });
+  }
+
+  /** Unordered, a chunk runs all its calls, to hand out those that succeed before its error. */
+  protected override get keepsGoing(): boolean {
+    return !this.#ordered;
   }
 
   #finish(task: Task, outcome: Outcome): void {
@@ -144,13 +152,19 @@ export class ImapIterator<R> extends Call implements AsyncIterableIterator<R>, O
   async #next(): Promise<IteratorResult<R>> {
     while (this.#position >= this.#current.length) {
       if (this.#closed) return { done: true, value: undefined };
+      if (this.#currentError !== undefined) return this.#fail(this.#currentError.error);
       const outcome = this.#finished.get(this.#consumed);
       if (outcome !== undefined) {
         this.#finished.delete(this.#consumed);
         this.#consumed++;
         this.#feederWake.wake();
-        if ('error' in outcome) return this.#fail(outcome.error);
-        this.#current = outcome.values;
+        if ('error' in outcome) {
+          // Ordered: the calls before the failing one; unordered: every call of the chunk that succeeded.
+          this.#current = outcome.done ?? [];
+          this.#currentError = { error: outcome.error };
+        } else {
+          this.#current = outcome.values;
+        }
         this.#position = 0;
       } else if (this.#inputDone && this.#consumed === this.#submitted) {
         if (this.#inputError !== undefined) return this.#fail(this.#inputError.error);

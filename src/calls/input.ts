@@ -1,6 +1,7 @@
 /**
  * Chunk sizes and the argument lists of map-like calls.
  */
+import { invalidArgument } from '../errors';
 import { checkPositiveInteger } from '../options';
 
 /** Python's default for an input of known length: about four chunks per process. */
@@ -16,7 +17,7 @@ export function resolveChunkSize(chunksize: unknown, fallback: () => number): nu
 export function argumentLists(items: unknown[]): unknown[][] {
   return items.map((item, i) => {
     if (typeof item === 'string' || item == null || typeof (item as Iterable<unknown>)[Symbol.iterator] !== 'function') {
-      throw new TypeError(
+      throw invalidArgument(
         `starmap expects every item to be an array of arguments, but item ${i} is ${describeItem(item)}. ` +
           'Use map for single arguments.',
       );

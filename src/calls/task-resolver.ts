@@ -1,6 +1,7 @@
 /**
  * Turns the public TaskRefs into the TaskSpecs a child can load.
  */
+import { invalidArgument } from '../errors';
 import path from 'node:path';
 import type { ModuleLocation, TaskSpec } from '../shared/protocol';
 import { describe, type AnyFunction, type ModuleTaskRef } from '../task-ref';
@@ -34,7 +35,7 @@ export class TaskResolver {
   resolve(ref: unknown, role = 'task'): TaskSpec {
     if (typeof ref === 'string') {
       if (this.#defaultModule === undefined) {
-        throw new TypeError(
+        throw invalidArgument(
           `The ${role} '${ref}' names an export of the pool's default module, but the pool has no \`module\` option. ` +
             `Pass \`module\` to the pool, or name the ${role} as { module, name } or a function.`,
         );
@@ -45,10 +46,10 @@ export class TaskResolver {
     const module = typeof ref === 'object' && ref !== null ? (ref as ModuleTaskRef).module : undefined;
     if (typeof module === 'string' || module instanceof URL) {
       const { name = 'default' } = ref as ModuleTaskRef;
-      if (typeof name !== 'string') throw new TypeError(`The ${role}'s \`name\` must be a string, got ${typeof name}.`);
+      if (typeof name !== 'string') throw invalidArgument(`The ${role}'s \`name\` must be a string, got ${typeof name}.`);
       return this.#moduleSpec(this.#resolveModule(module), name);
     }
-    throw new TypeError(
+    throw invalidArgument(
       `Expected the ${role} to be an export name, { module, name } or a function, got ${describe(ref)}.`,
     );
   }
@@ -58,7 +59,7 @@ export class TaskResolver {
     if (spec === undefined) {
       const source = Function.prototype.toString.call(fn);
       if (/\{\s*\[native code\]\s*\}\s*$/.test(source)) {
-        throw new TypeError(
+        throw invalidArgument(
           `The task ${fn.name || '(anonymous)'} is a native or bound function, which has no source to ship to a child. ` +
             'Wrap it in a self-contained function, or export it from a module.',
         );
@@ -94,7 +95,7 @@ export class TaskResolver {
   #resolveModule(module: string | URL): string {
     if (module instanceof URL) {
       if (module.protocol !== 'file:') {
-        throw new TypeError(`A task module must be a file; ${module.href} is not a file: URL.`);
+        throw invalidArgument(`A task module must be a file; ${module.href} is not a file: URL.`);
       }
       return module.href;
     }

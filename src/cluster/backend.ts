@@ -3,13 +3,9 @@
  * forkpool, loaded when `forkpool/cluster` is, never by `forkpool` itself. Also the Redis connections the
  * cluster opens itself, and the names of the keys it keeps beside BullMQ's own.
  */
-import { createRequire } from 'node:module';
 import type * as BullMQ from 'bullmq';
 import type { Redis as IORedis, RedisOptions } from 'ioredis';
 import type { RedisConnection } from './cluster-options';
-
-/** `import.meta.url` in the ES module build, `undefined` in the CommonJS one (scripts/build.mjs). */
-declare const FORKPOOL_MODULE_URL: string | undefined;
 
 export type Redis = IORedis;
 export type { BullMQ };
@@ -32,26 +28,24 @@ export class MissingDependencyError extends Error {
 }
 
 /**
- * BullMQ and ioredis, as the application installed them. Loaded with `require` from this file's place in
- * the package, which finds the application's copies; `import` of the ES module build goes through
- * createRequire so that both builds load the same CommonJS copies.
+ * BullMQ and ioredis, as the application installed them: required from this file's place in the package,
+ * which finds the application's copies.
  * @throws MissingDependencyError naming what to install.
  */
 export function dependencies(): Dependencies {
   if (loaded !== undefined) return loaded;
-  const load = typeof FORKPOOL_MODULE_URL === 'string' ? createRequire(FORKPOOL_MODULE_URL) : require;
   const missing: string[] = [];
-  const tryLoad = <T>(name: string): T | undefined => {
+  const tryLoad = <T>(name: string, load: () => unknown): T | undefined => {
     try {
-      return load(name) as T;
+      return load() as T;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND' || !String((error as Error).message).includes(`'${name}'`)) throw error;
       missing.push(name);
       return undefined;
     }
   };
-  const bullmq = tryLoad<typeof BullMQ>('bullmq');
-  const ioredis = tryLoad<{ Redis: typeof IORedis }>('ioredis');
+  const bullmq = tryLoad<typeof BullMQ>('bullmq', () => require('bullmq'));
+  const ioredis = tryLoad<{ Redis: typeof IORedis }>('ioredis', () => require('ioredis'));
   if (bullmq === undefined || ioredis === undefined) {
     throw new MissingDependencyError(
       `forkpool/cluster runs on BullMQ and Redis, and needs the packages bullmq (6.x) and ioredis, which are not ` +

@@ -37,7 +37,7 @@ export interface ClusterEvents extends PoolEvents<HostChildInfo> {
 export function createCluster(
   options: ResolvedClusterOptions,
   observer: PoolObserver,
-  face: () => EventEmitter<ClusterEvents> | undefined,
+  face: () => Pick<EventEmitter, 'rawListeners'> | undefined,
 ): PoolSetup<ClusterRunner> {
   // A string task names an export of the host's module: it resolves to HOST_MODULE here, to the host's there.
   const resolver = new TaskResolver(process.cwd(), HOST_MODULE);

@@ -6,7 +6,7 @@
 import { fork, type ChildProcess, type ForkOptions } from 'node:child_process';
 import os from 'node:os';
 import type { Readable } from 'node:stream';
-import type { ChildExit } from '../errors';
+import { withCode, type ChildExit } from '../errors';
 import type { ResolvedPoolOptions } from '../options';
 import { packNumbers, unpackNumbers } from '../shared/packing';
 import { FilePage, type ProgressPage } from '../shared/progress-page';
@@ -239,6 +239,7 @@ export class ChildHandle {
         (newSpecs ??= []).push(spec.id);
       }
       if (task.urgent) wire[i].urgent = true;
+      if (task.keepGoing) wire[i].keepGoing = true;
     }
     const error = this.#write(tag({ type: 'pool:tasks', tasks: wire }));
     if (error !== undefined) {
@@ -418,7 +419,7 @@ export class ChildHandle {
 
   #to(state: ChildState): void {
     if (!TRANSITIONS[this.#state].includes(state)) {
-      throw new Error(`Internal error: child ${this.pid} cannot go from ${this.#state} to ${state}.`);
+      throw withCode(new Error(`Internal error: child ${this.pid} cannot go from ${this.#state} to ${state}.`), 'ERR_POOL_INTERNAL');
     }
     this.#state = state;
   }

@@ -143,7 +143,7 @@ export class Engine implements TaskRunner {
     const child = task.holder;
     const started = !this.#takeBack(task);
     // Dropped before it started, it was cancelled rather than failed.
-    this.#settle(task, reason, undefined, undefined, started);
+    this.#settle(task, reason, undefined, undefined, undefined, started);
     if (started && child !== undefined) this.#stopRunning(child, task, 'abort');
     this.#dispatch();
   }
@@ -396,7 +396,7 @@ export class Engine implements TaskRunner {
           child.answered(task, true);
           this.#startFailures = 0;
           if ('values' in result) this.#settle(task, undefined, result.values);
-          else this.#settle(task, fromWireError(result.error), undefined, result.index);
+          else this.#settle(task, fromWireError(result.error, this.#options.errorClasses), undefined, result.index, result.done);
         }
         if (child.spent) {
           child.retire('recycle');
@@ -406,7 +406,7 @@ export class Engine implements TaskRunner {
         return;
       }
       case 'pool:init-error': {
-        const cause = fromWireError(message.error);
+        const cause = fromWireError(message.error, this.#options.errorClasses);
         this.#break({
           message: `The pool's initializer failed in child ${child.pid}: ${cause.message}`,
           exit: { pid: child.pid },
@@ -423,7 +423,7 @@ export class Engine implements TaskRunner {
         return;
       }
       case 'pool:fatal':
-        child.diedOf(fromWireError(message.error));
+        child.diedOf(fromWireError(message.error, this.#options.errorClasses));
         return;
     }
   }
@@ -631,13 +631,16 @@ export class Engine implements TaskRunner {
 
   // --- Settling -------------------------------------------------------------------------------------
 
-  /** `counted`: false for a task dropped before it started (an abort), which neither completed nor failed. */
-  #settle(task: Task, error: unknown, values?: ChunkValues, index?: number, counted = true): void {
+  /**
+   * `index` and `done`: the failing call of a chunk, and the results of those that succeeded. `counted`:
+   * false for a task dropped before it started (an abort), which neither completed nor failed.
+   */
+  #settle(task: Task, error: unknown, values?: ChunkValues, index?: number, done?: ChunkValues, counted = true): void {
     if (task.state === 'done') return;
     this.#finish(task);
     if (counted) this.#counts[values !== undefined ? 'completed' : 'failed']++;
     if (values !== undefined) task.sink.resolveTask(task, values);
-    else task.sink.rejectTask(task, error, index);
+    else task.sink.rejectTask(task, error, index, done);
   }
 
   /** Everything that ends with a task, however it ends. */

@@ -1,6 +1,7 @@
 /**
  * One unit of scheduling: a chunk of calls of one function, plus where its outcome goes.
  */
+import { withCode } from '../errors';
 import type { WorkerInfo } from '../events';
 import type { ChunkValues } from '../shared/packing';
 import type { TaskSpec } from '../shared/protocol';
@@ -12,8 +13,11 @@ import type { ChildHandle } from './child-handle';
  */
 export interface TaskSink {
   resolveTask(task: Task, values: ChunkValues): void;
-  /** `index` is the failing call within the chunk, when the task itself ran. */
-  rejectTask(task: Task, error: unknown, index?: number): void;
+  /**
+   * `index` is the failing call within the chunk, when the task itself ran; `done` the results of the
+   * chunk's calls that succeeded, in order (see WireFailure).
+   */
+  rejectTask(task: Task, error: unknown, index?: number, done?: ChunkValues): void;
   /** A value the task sent with `emit()` while it ran. */
   eventFor?(task: Task, value: unknown, info: WorkerInfo): void;
 }
@@ -62,6 +66,8 @@ export class Task {
     readonly index: number,
     /** Ms it may run, from the moment a child begins it. */
     readonly timeout: number | undefined,
+    /** Run every call of the chunk even after one fails (see WireTask). */
+    readonly keepGoing = false,
   ) {}
 
   get state(): TaskState {
@@ -123,7 +129,7 @@ export class Task {
 
   #to(state: TaskState): void {
     if (!TRANSITIONS[this.#state].includes(state)) {
-      throw new Error(`Internal error: task ${this.id} cannot go from ${this.#state} to ${state}.`);
+      throw withCode(new Error(`Internal error: task ${this.id} cannot go from ${this.#state} to ${state}.`), 'ERR_POOL_INTERNAL');
     }
     this.#state = state;
   }

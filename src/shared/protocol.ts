@@ -20,7 +20,7 @@ import type { ChunkValues } from './packing';
 
 export const MESSAGE_TAG = '__forkpool__';
 /** Bumped when a message changes shape, so a stale child script fails loudly instead of misreading. */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 /** `module` is absolute, a `file:` URL, or a bare package name resolved from `baseDir`. */
 export interface ModuleLocation {
@@ -89,6 +89,11 @@ export interface WireTask {
   /** Its outcome is awaited by a clock (a timeout) or an abort: send it as soon as it is known. */
   urgent?: true;
   /**
+   * Run every call of the chunk even after one fails (imapUnordered yields those that succeed); without it
+   * the chunk stops at its first failure, whose call ends there.
+   */
+  keepGoing?: true;
+  /**
    * The call it belongs to. A call ends at its first error, so when a task fails the child drops the
    * tasks of the same call it holds, before the parent can take them back.
    */
@@ -113,7 +118,18 @@ export interface ReadyMessage extends Tagged<'pool:ready'> {
 }
 
 /** How one task ended: its values, one per call of the chunk, or the error of the call `index` that failed. */
-export type WireResult = { id: number; values: ChunkValues } | { id: number; index: number; error: WireError };
+export type WireResult = { id: number; values: ChunkValues } | WireFailure;
+
+/**
+ * The first failing call of a chunk, `index`, and its error; `done` holds the results of the chunk's calls
+ * that succeeded, in order: those before `index`, and with `keepGoing` those after it too.
+ */
+export interface WireFailure {
+  id: number;
+  index: number;
+  error: WireError;
+  done?: ChunkValues;
+}
 
 /**
  * Outcomes of tasks in the order they ran, and how many tasks the child asks for now (including again

@@ -23,6 +23,8 @@ export type WireError = unknown;
 /** Wire-only keys, on the serialized object: never on an error the user sees. */
 const CAUSE_REF = '@@forkpool/cause-ref';
 const CONSTRUCTOR = '@@forkpool/constructor';
+/** The name of the error's class, where it differs from the error's `name` (a class that does not set it). */
+const CLASS = '@@forkpool/class';
 
 /** Causes followed before a chain is cut: a chain this long is a bug, and must not hang the child. */
 const MAX_CAUSES = 100;
@@ -117,6 +119,8 @@ function linkOf(link: object, depth: number): unknown {
     });
   }
   if (isDomException(link)) data[CONSTRUCTOR] = 'DOMException';
+  const className = classNameOf(link);
+  if (className !== undefined && className !== name) data[CLASS] = className;
   return data;
 }
 
@@ -236,18 +240,23 @@ function plain(value: unknown, depth = 0, ancestors = new Set<object>()): unknow
   }
 }
 
+/** Error classes a pool knows (its `errorClasses` option), by class name. */
+export type ErrorClasses = ReadonlyMap<string, abstract new (...args: any[]) => Error>;
+
 /**
- * Parent side: rebuild the error. Built-in classes come back as themselves (`instanceof TypeError`), with
- * name, message, code, own properties, `cause` and the child's stack; a thrown non-Error value comes back
- * as serialize-error's `NonError` describing it. Never throws, whatever the child sent.
+ * Parent side: rebuild the error. Built-in classes come back as themselves (`instanceof TypeError`), and so
+ * do the classes in `classes`, by the name of the class the child threw (their prototype is set; their
+ * constructor is not called), with name, message, code, own properties, `cause` and the child's stack; a
+ * thrown non-Error value comes back as serialize-error's `NonError` describing it. Never throws, whatever
+ * the child sent.
  */
-export function fromWireError(wire: WireError): Error {
+export function fromWireError(wire: WireError, classes?: ErrorClasses): Error {
   try {
     // The chain of serialized errors; it ends at a cause that is not an error, or at a reference back.
     const links: Array<Record<string, unknown>> = [];
     for (let link: unknown = wire; isWireError(link) && links.length < MAX_CAUSES; link = link.cause) links.push(link);
     if (links.length === 0) return errorSerializer().deserializeError(wire);
-    const errors = links.map((link, i) => rebuild(link, i === links.length - 1 ? link.cause : undefined));
+    const errors = links.map((link, i) => rebuild(link, i === links.length - 1 ? link.cause : undefined, classes));
     for (let i = 0; i < errors.length; i++) {
       const cause = links[i].cause;
       const linked = i + 1 < errors.length ? errors[i + 1] : isObject(cause) && CAUSE_REF in cause ? errors[(cause as Record<string, number>)[CAUSE_REF]] : undefined;
@@ -265,13 +274,16 @@ function isWireError(value: unknown): value is Record<string, unknown> {
 }
 
 /** One link of a chain; `cause` is kept only when it is plain data (not an error, not a reference). */
-function rebuild(link: Record<string, unknown>, cause: unknown): Error {
-  const { cause: _linked, [CONSTRUCTOR]: constructor, errors, ...own } = link;
+function rebuild(link: Record<string, unknown>, cause: unknown, classes: ErrorClasses | undefined): Error {
+  const { cause: _linked, [CONSTRUCTOR]: constructor, [CLASS]: className, errors, ...own } = link;
   if (cause !== undefined && !(isObject(cause) && CAUSE_REF in cause)) own.cause = cause;
   const error = rebuildOne(own, constructor);
+  const known = classes?.get(typeof className === 'string' ? className : String(own.name));
+  // As Python re-raises the same class: the prototype makes `instanceof` work, and every own property stays.
+  if (known !== undefined) Object.setPrototypeOf(error, known.prototype);
   if (Array.isArray(errors)) {
     // An AggregateError's errors, each sent as a thrown error is.
-    const items = errors.map((item: unknown) => (isWireError(item) ? fromWireError(item) : item));
+    const items = errors.map((item: unknown) => (isWireError(item) ? fromWireError(item, classes) : item));
     Object.defineProperty(error, 'errors', { value: items, configurable: true, writable: true, enumerable: false });
   }
   return error;
@@ -349,6 +361,17 @@ function isError(value: unknown): boolean {
     return value instanceof Error || Object.prototype.toString.call(value) === '[object Error]';
   } catch {
     return false;
+  }
+}
+
+/** The name of the class an object was made by, where it can be read; never throws. */
+function classNameOf(value: object): string | undefined {
+  try {
+    const constructor: unknown = Object.getPrototypeOf(value)?.constructor;
+    const name: unknown = typeof constructor === 'function' ? constructor.name : undefined;
+    return typeof name === 'string' && name !== '' ? name : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -11,6 +11,7 @@ import { INSTALLED, TOOLCHAIN } from './consumer-cache';
 
 /** Tools a project can have installed: packages of tests/consumers/toolchain/package.json. */
 export type Tool =
+  | '@jest/globals'
   | '@types/jest'
   | '@types/node'
   | 'copy-webpack-plugin'
@@ -166,6 +167,8 @@ function cleanEnv(): NodeJS.ProcessEnv {
   for (const [name, value] of Object.entries(process.env)) {
     if (name === 'NODE_OPTIONS' || name.startsWith('JEST_') || name === 'FORKPOOL_TS_NODE' || name === 'FORCE_COLOR') continue;
     if (name.startsWith('npm_')) continue;
+    // The test run's own settings (FORKPOOL_TEST_NODE_LINES, set by CI) are not the consumer's.
+    if (name.startsWith('FORKPOOL_TEST_')) continue;
     env[name] = value;
   }
   // The Node running the tests comes first, for the tools' own `#!/usr/bin/env node` children.

@@ -74,3 +74,32 @@ describe('a plain node program with require(esm) off', () => {
     expect(lastJson(await consumer.node([...flags, 'app.js']))).toEqual({ value: 42, typeError: true, message: 'typed' });
   });
 });
+
+test('an app that imports forkpool and also requires it through a CommonJS dependency loads one copy', async () => {
+  const consumer = project({
+    type: 'module',
+    files: {
+      // A CommonJS dependency of the app that uses forkpool itself.
+      'node_modules/cjs-dependency/package.json': JSON.stringify({ name: 'cjs-dependency', version: '1.0.0', main: 'index.js' }),
+      'node_modules/cjs-dependency/index.js': `const forkpool = require('forkpool');
+exports.forkpool = forkpool;`,
+      'app.js': `import * as forkpool from 'forkpool';
+import { emit } from 'forkpool/task';
+import dependency from 'cjs-dependency';
+import { createRequire } from 'node:module';
+const required = createRequire(import.meta.url)('forkpool');
+const pool = new dependency.forkpool.Pool({ processes: 1 });
+pool.terminate();
+await pool.join();
+const stateError = await pool.apply(() => 1).catch((error) => error);
+console.log(JSON.stringify({
+  samePool: forkpool.Pool === required.Pool && forkpool.Pool === dependency.forkpool.Pool,
+  sameErrors: forkpool.PoolStateError === required.PoolStateError,
+  instanceOfAcross: pool instanceof forkpool.Pool && stateError instanceof forkpool.PoolStateError,
+  sameTask: emit === createRequire(import.meta.url)('forkpool/task').emit,
+  names: Object.keys(forkpool).sort().join() === Object.keys(required).filter((name) => name !== 'default').sort().join(),
+}));`,
+    },
+  });
+  expect(lastJson(await consumer.node(['app.js']))).toEqual({ samePool: true, sameErrors: true, instanceOfAcross: true, sameTask: true, names: true });
+});

@@ -77,9 +77,12 @@ interface Snippet {
   code: string;
   /** First line of the code in its source, to point tsc's errors there. */
   line: number;
-  /** `node` arguments that run it: the compiled file for TypeScript. */
+  /** `node` arguments that run it: the compiled file for TypeScript. A jest test has none: `npx jest` runs it. */
   run: string[];
 }
+
+/** A test of the user's own jest suite, run by the README's `npx jest`, not by node. */
+const JEST_TEST = /\.test\.[cm]?[jt]s$/;
 
 /** The file a TypeScript source compiles to with the README's tsconfig (`outDir: build`). */
 function compiled(file: string): string {
@@ -119,11 +122,14 @@ function commands(fence: Fence, source: string): Command[] {
   return found;
 }
 
-/** The packages an `npm install` command names, or undefined for another command. */
+/** The packages an `npm install` command names (without their versions), or undefined for another command. */
 function installs(command: string): string[] | undefined {
   const words = command.split(/\s+/);
   if (words[0] !== 'npm' || !['install', 'i'].includes(words[1])) return undefined;
-  return words.slice(2).filter((word) => !word.startsWith('-'));
+  return words
+    .slice(2)
+    .filter((word) => !word.startsWith('-'))
+    .map((word) => word.replace(/(?<=.)@.*$/, ''));
 }
 
 /** What the consumer projects can install besides forkpool: tests/consumers/toolchain. */
@@ -213,13 +219,19 @@ test('its commands print what it shows, in order: npm install, npx tsc (which co
 });
 
 describe('every block runs', () => {
-  test.each(snippets.map((snippet) => [snippet.where, snippet.file, snippet] as const))('%s %s', async (_where, _file, { where, run }) => {
+  const programs = snippets.filter(({ file }) => !JEST_TEST.test(file));
+  test.each(programs.map((snippet) => [snippet.where, snippet.file, snippet] as const))('%s %s', async (_where, _file, { where, run }) => {
     if (!fs.existsSync(path.join(consumer.dir, run[0]))) {
       throw new Error(`${where}: ${run[0]} is missing: the README's \`npx tsc\` did not compile it (see the test of its commands)`);
     }
     const result = await consumer.node(run);
     if (result.code !== 0) throw failure(`${where}: node ${run.join(' ')}`, result);
   });
+});
+
+test('its jest tests are run by an `npx jest` it shows', () => {
+  const tests = snippets.filter(({ file }) => JEST_TEST.test(file));
+  if (tests.length > 0) expect(shown.map(({ command }) => command)).toContain('npx jest');
 });
 
 test('the JavaScript blocks type-check against the README\'s tsconfig', async () => {

@@ -204,3 +204,43 @@ describe('with no loader around the program, one installed where the module find
     expect((norm1 as { message: string }).message).toContain('npm install --save-dev tsx');
   });
 });
+
+describe('a module whose syntax does not fit the format its package declares', () => {
+  /** What `npm init -y` writes now, and what a new user then writes. */
+  const COMMONJS_ESM_TS = `export function sq(x: number): number {\n  return x * x;\n}\n`;
+
+  test(`a .ts file with \`export\` in a "type": "commonjs" package ${STRIPS_BY_DEFAULT ? 'fails with ERR_POOL_MODULE_FORMAT, without a warning' : 'is told how to go on'}`, async () => {
+    const consumer = project({ type: 'commonjs', files: { 'main.js': cjsMain('tasks.ts', [['sq', [3]]], 'js'), 'tasks.ts': COMMONJS_ESM_TS } });
+    const run = await consumer.node(['main.js']);
+    const { sq } = lastJson<{ sq: { code: string; message: string } }>(run);
+    if (STRIPS_BY_DEFAULT) {
+      expect(sq.code).toBe('ERR_POOL_MODULE_FORMAT');
+      expect(sq.message).toContain(`${consumer.dir}/tasks.ts`);
+      expect(sq.message).toContain('"type": "commonjs"');
+      expect(sq.message).toMatch(/"type": "module".*\.mts.*tsx/);
+      // Node's own warning about it, printed once by every child, is left out: the error says it better.
+      expect(run.stderr).not.toMatch(/ES module/);
+    } else {
+      // Where Node cannot strip types, the advice names the same trap.
+      expect(sq.code).toBe('ERR_POOL_NO_TS_LOADER');
+      expect(sq.message).toMatch(/"type": "module".*\.mts/);
+    }
+  });
+
+  test('a .js file with `export` in a "type": "commonjs" package fails with ERR_POOL_MODULE_FORMAT, without a warning', async () => {
+    const consumer = project({
+      type: 'commonjs',
+      files: { 'main.js': cjsMain('tasks.js', [['sq', [3]]], 'js'), 'tasks.js': 'export function sq(x) {\n  return x * x;\n}\n' },
+    });
+    const run = await consumer.node(['main.js']);
+    const { sq } = lastJson<{ sq: { code: string; message: string } }>(run);
+    expect(sq.code).toBe('ERR_POOL_MODULE_FORMAT');
+    expect(sq.message).toMatch(/"type": "module".*\.mjs/);
+    expect(run.stderr).not.toMatch(/ES module/);
+  });
+
+  test('with tsx installed, the same .ts file loads', async () => {
+    const consumer = project({ type: 'commonjs', tools: ['tsx'], files: { 'main.js': cjsMain('tasks.ts', [['sq', [3]]], 'js'), 'tasks.ts': COMMONJS_ESM_TS } });
+    expect(await output(consumer, consumer.node(['main.js']))).toEqual({ sq: 9 });
+  });
+});
