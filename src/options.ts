@@ -203,8 +203,8 @@ export function resolvePoolOptions(options: PoolOptions = {}, processesName = 'p
   };
 }
 
-/** The `errorClasses` option by class name. @throws TypeError for anything but an array of Error classes. */
-function errorClassesByName(classes: unknown): ErrorClasses {
+/** @internal The `errorClasses` option by class name. @throws TypeError for anything but an array of Error classes. */
+export function errorClassesByName(classes: unknown): ErrorClasses {
   if (classes === undefined) return new Map();
   if (!Array.isArray(classes)) {
     throw invalidArgument(`Expected \`errorClasses\` to be an array of Error classes, got ${describe(classes)}.`);

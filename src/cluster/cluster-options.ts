@@ -2,7 +2,8 @@
  * Options of the cluster's pools and hosts, their defaults, and the checks that turn a bad value into an
  * error naming the option and the value (as the local pool's options.ts does).
  */
-import { checkOneOf, checkPositiveInteger, checkTimeout, type PoolOptions, type Serialization } from '../options';
+import { checkOneOf, checkPositiveInteger, checkTimeout, errorClassesByName, type PoolOptions, type Serialization } from '../options';
+import type { ErrorClasses } from '../shared/wire-error';
 import { describe } from '../task-ref';
 
 /** The queue of `forkpool worker` and of the pools, unless they name another. */
@@ -89,6 +90,12 @@ export interface ClusterPoolOptions extends ClusterConnectionOptions {
    * @default 10000
    */
   redisTimeout?: number;
+  /**
+   * Error classes of the task modules that come back as themselves, as with a local pool: a task error of a
+   * class of this name is rebuilt with that class's prototype and keeps every own property.
+   * @default []
+   */
+  errorClasses?: PoolOptions['errorClasses'];
 }
 
 /** Options of {@link ClusterExecutor}: those of {@link ClusterPoolOptions}, with `maxWorkers` for `processes`. */
@@ -121,6 +128,7 @@ export interface ResolvedClusterOptions {
   maxRequeues: number;
   maxPayloadBytes: number;
   redisTimeout: number;
+  errorClasses: ErrorClasses;
 }
 
 /** @internal Copy, check and fill a cluster pool's options. */
@@ -147,6 +155,7 @@ export function resolveClusterOptions(options: ClusterPoolOptions, processesName
     maxPayloadBytes:
       options.maxPayloadBytes === undefined ? DEFAULT_MAX_PAYLOAD_BYTES : checkPositiveInteger('maxPayloadBytes', options.maxPayloadBytes),
     redisTimeout: checkTimeout('redisTimeout', options.redisTimeout) ?? DEFAULT_REDIS_TIMEOUT,
+    errorClasses: errorClassesByName(options.errorClasses),
   };
 }
 

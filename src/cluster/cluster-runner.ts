@@ -287,7 +287,7 @@ export class ClusterRunner implements TaskRunner {
     if (entry === undefined) return;
     const started = entry.phase === 'started';
     this.#revoke(entry, 'stop');
-    this.#settle(task, reason, undefined, undefined, started);
+    this.#settle(task, reason, undefined, undefined, undefined, started);
   }
 
   /**
@@ -451,7 +451,7 @@ export class ClusterRunner implements TaskRunner {
       let data;
       try {
         data = encodeChunk(
-          { spec: wireSpec(task.spec, HOST_MODULE), inputs: task.inputs, spread: task.spread, timeout: task.timeout },
+          { spec: wireSpec(task.spec, HOST_MODULE), inputs: task.inputs, spread: task.spread, timeout: task.timeout, keepGoing: task.keepGoing },
           { encoding: this.#options.serialization, hostLossTimeout: this.#options.hostLossTimeout, maxPayloadBytes: this.#options.maxPayloadBytes },
           this.#options.maxPayloadBytes,
         );
@@ -577,7 +577,7 @@ export class ClusterRunner implements TaskRunner {
       return;
     }
     if ('values' in outcome) this.#settle(entry.task, undefined, outcome.values);
-    else if ('error' in outcome) this.#settle(entry.task, outcomeError(outcome), undefined, outcome.index);
+    else if ('error' in outcome) this.#settle(entry.task, outcomeError(outcome, this.#options.errorClasses), undefined, outcome.index, outcome.done);
     // Dropped although this pool still wanted it: a host that heard a stop meant for another job.
     else this.#lostHost(entry, entry.host, 'its host dropped it');
   }
@@ -769,14 +769,17 @@ export class ClusterRunner implements TaskRunner {
 
   // --- Settling and shutting down -------------------------------------------------------------------
 
-  /** `counted`: false for a task dropped before it started, which neither completed nor failed. */
-  #settle(task: Task, error: unknown, values?: ChunkValues, index?: number, counted = true): void {
+  /**
+   * `index` and `done`: the failing call of a chunk, and the results of those that succeeded. `counted`:
+   * false for a task dropped before it started, which neither completed nor failed.
+   */
+  #settle(task: Task, error: unknown, values?: ChunkValues, index?: number, done?: ChunkValues, counted = true): void {
     const entry = this.#entries.get(task);
     if (entry === undefined) return;
     this.#drop(entry);
     if (counted) this.#counts[values !== undefined ? 'completed' : 'failed']++;
     if (values !== undefined) task.sink.resolveTask(task, values);
-    else task.sink.rejectTask(task, error, index);
+    else task.sink.rejectTask(task, error, index, done);
   }
 
   /** The task is over for this pool: out of its books, its call's window one slot freer. */

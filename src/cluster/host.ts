@@ -275,7 +275,7 @@ export class Host extends EventEmitter<HostEvents> {
       limit = decoded.data.maxPayloadBytes;
       this.#heed(decoded.data.hostLossTimeout);
     } catch (error) {
-      return encodeOutcome(errorOutcome(error, undefined), encoding, Infinity);
+      return encodeOutcome(errorOutcome(error), encoding, Infinity);
     }
     // Given up by its pool (cancelled, requeued) while on its way here.
     if (this.#stops.delete(jobId)) return encodeOutcome({ dropped: true }, encoding, Infinity);
@@ -283,10 +283,10 @@ export class Host extends EventEmitter<HostEvents> {
     try {
       spec = this.#spec(payload.spec);
     } catch (error) {
-      return encodeOutcome(errorOutcome(error, undefined), encoding, limit);
+      return encodeOutcome(errorOutcome(error), encoding, limit);
     }
     const run = new HostRun(job, encoding, this.id);
-    run.task = new Task(spec, payload.inputs, payload.spread, run, this.#nextCall++, 0, payload.timeout);
+    run.task = new Task(spec, payload.inputs, payload.spread, run, this.#nextCall++, 0, payload.timeout, payload.keepGoing);
     this.#runs.set(jobId, run);
     if (this.#handingBack) {
       run.handedBack = true;
@@ -388,9 +388,9 @@ class HostRun implements TaskSink {
     this.outcome.resolve({ values });
   }
 
-  rejectTask(_task: Task, error: unknown, index?: number): void {
+  rejectTask(_task: Task, error: unknown, index?: number, done?: ChunkValues): void {
     this.error = error;
-    this.outcome.resolve(errorOutcome(error, index));
+    this.outcome.resolve(errorOutcome(error, index, done));
   }
 
   eventFor(_task: Task, value: unknown, info: WorkerInfo): void {

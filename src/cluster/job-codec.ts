@@ -10,7 +10,7 @@ import type { Serialization } from '../options';
 import { unpackNumbers, type ChunkValues } from '../shared/packing';
 import type { TaskSpec } from '../shared/protocol';
 import { findUnsendable, unsendableError } from '../shared/sendable';
-import { fromWireError, toWireError, type WireError } from '../shared/wire-error';
+import { fromWireError, toWireError, type ErrorClasses, type WireError } from '../shared/wire-error';
 
 /** Bumped when a job's data or result changes shape: a host of another release fails the job rather than misread it. */
 export const JOB_FORMAT = 1;
@@ -32,6 +32,8 @@ export interface ChunkPayload {
   spread: boolean;
   /** Ms the chunk may run on its host, from the moment a child begins it. */
   timeout: number | undefined;
+  /** Run every call of the chunk even after one fails (imapUnordered), to hand out those that succeed. */
+  keepGoing: boolean;
 }
 
 /** A job's data as BullMQ stores it: the settings a host reads before the body, and the body as text. */
@@ -49,8 +51,11 @@ export interface JobData {
 /** How a chunk ended on its host. */
 export type ChunkOutcome =
   | { values: ChunkValues }
-  /** `index`: the call of the chunk that failed. `poolError`: the name of the pool's own error class it is. */
-  | { error: WireError; index?: number; poolError?: string }
+  /**
+   * `index`: the call of the chunk that failed; `done`: the results of the calls that succeeded, in order.
+   * `poolError`: the name of the pool's own error class it is.
+   */
+  | { error: WireError; index?: number; done?: ChunkValues; poolError?: string }
   /** Not run, or stopped: its pool gave it up (a cancel, an abort, a requeue), so nobody reads its outcome. */
   | { dropped: true };
 
@@ -93,7 +98,7 @@ export function decodeChunk(data: unknown): { payload: ChunkPayload; data: JobDa
 export function encodeOutcome(outcome: ChunkOutcome, encoding: Serialization, limit: number): JobResult {
   let body: string;
   try {
-    body = encode(outcome, encoding, 'The task result', limit, 'values');
+    body = encode(outcome, encoding, 'The task result', limit, 'values' in outcome ? 'values' : 'done' in outcome && outcome.done !== undefined ? 'done' : undefined);
   } catch (error) {
     body = encode({ error: toWireError(error) }, encoding, 'The task error', Infinity);
   }
@@ -120,9 +125,12 @@ export function decodeEvent(progress: unknown): { value: unknown; host: string; 
   return decode(job.body, job.encoding ?? 'advanced') as { value: unknown; host: string; pid: number };
 }
 
-/** The error of a failed chunk, as its task rejects with it: a pool error of the host's as the same class here. */
-export function outcomeError(outcome: { error: WireError; poolError?: string }): Error {
-  const error = fromWireError(outcome.error);
+/**
+ * The error of a failed chunk, as its task rejects with it: a pool error of the host's as the same class
+ * here, a class of the pool's `errorClasses` as itself.
+ */
+export function outcomeError(outcome: { error: WireError; poolError?: string }, classes: ErrorClasses): Error {
+  const error = fromWireError(outcome.error, classes);
   const kind = outcome.poolError === undefined ? undefined : POOL_ERRORS[outcome.poolError];
   // Its own properties (code, timeout, pid, exitCode, signal) crossed with it; only the class is missing.
   if (kind !== undefined && error.name === outcome.poolError) Object.setPrototypeOf(error, kind.prototype);
@@ -130,9 +138,9 @@ export function outcomeError(outcome: { error: WireError; poolError?: string }):
 }
 
 /** A task's error as a chunk's outcome, the pool's own classes named so that the caller rebuilds them. */
-export function errorOutcome(error: unknown, index: number | undefined): ChunkOutcome {
+export function errorOutcome(error: unknown, index?: number, done?: ChunkValues): ChunkOutcome {
   const poolError = error instanceof PoolError && POOL_ERRORS[error.name] !== undefined ? error.name : undefined;
-  return { error: toWireError(error), index, poolError };
+  return { error: toWireError(error), index, done, poolError };
 }
 
 const POOL_ERRORS: Record<string, abstract new (...args: never[]) => PoolError> = {
@@ -176,7 +184,7 @@ function encode(value: object, encoding: Serialization, what: string, limit: num
 }
 
 /** Where the user's values are in what is encoded, and what a report calls them. */
-const USER_VALUES = { inputs: 'arguments', values: 'result', value: 'event' } as const;
+const USER_VALUES = { inputs: 'arguments', values: 'result', done: 'result', value: 'event' } as const;
 
 function decode(body: string, encoding: Serialization): unknown {
   return encoding === 'json' ? JSON.parse(body) : v8.deserialize(Buffer.from(body, 'base64'));

@@ -58,9 +58,9 @@ test('task references: names of the hosts\' module, { module, name }, inline fun
   const error = await rejectionOf<Error & { code: string }>(pool.apply('noSuchTask' as 'square', [1]));
   expect(error.code).toBe('ERR_POOL_NO_SUCH_TASK');
   const outer = 3;
-  const closure = await rejectionOf<Error>(pool.apply((x: number) => x * outer, [2]));
+  const closure = await rejectionOf<Error & { code: string }>(pool.apply((x: number) => x * outer, [2]));
   expect(closure).toBeInstanceOf(ReferenceError);
-  expect(closure.message).toMatch(/outer/);
+  expect(closure.code).toBe('ERR_POOL_OUTER_VARIABLE');
 });
 
 test("values travel with structured clone: Map, Buffer, BigInt, Date and undefined arrive as they left", async () => {
@@ -112,24 +112,42 @@ test("a task's error comes back as itself, with the host child's stack and the c
   expect(failing.message).toBe('bad item 3');
 });
 
-test("imap throws an item's error at its place, after the results of the chunks before it", async () => {
+test("imap throws an item's error at its place, after the results before it, its own chunk's included", async () => {
   const pool = cluster.pool(queue);
-  const seen: number[] = [];
-  const iterator = pool.imap((x: number) => {
+  const fiveFails = (x: number) => {
     if (x === 5) throw new Error('five');
     return x;
-  }, [1, 2, 3, 4, 5, 6, 7], { chunksize: 3 });
-  const error = await (async () => {
-    try {
-      for await (const x of iterator) seen.push(x);
-    } catch (thrown) {
-      return thrown as Error;
-    }
-    return undefined;
-  })();
-  expect(seen.slice(0, 3)).toEqual([1, 2, 3]);
-  expect(seen).not.toContain(6);
-  expect(error?.message).toBe('five');
+  };
+  const seen: number[] = [];
+  const error = await rejectionOf<Error>(
+    (async () => {
+      for await (const x of pool.imap(fiveFails, [1, 2, 3, 4, 5, 6, 7], { chunksize: 3 })) seen.push(x);
+    })(),
+  );
+  expect(seen).toEqual([1, 2, 3, 4]);
+  expect(error.message).toBe('five');
+  // Unordered, every item of the failing chunk that succeeded is yielded.
+  const unordered: number[] = [];
+  await rejectionOf(
+    (async () => {
+      for await (const x of pool.imapUnordered(fiveFails, [4, 5, 6], { chunksize: 3 })) unordered.push(x);
+    })(),
+  );
+  expect(unordered.sort()).toEqual([4, 6]);
+});
+
+test('errorClasses: a class of the task module comes back as itself, with its own properties', async () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { QuotaError } = require('../fixtures/cluster-tasks') as typeof import('../fixtures/cluster-tasks');
+  const pool = cluster.pool(queue, { errorClasses: [QuotaError] });
+  const error = await rejectionOf<Error & { limit: number }>(pool.apply('overQuota', [10]));
+  expect(error).toBeInstanceOf(QuotaError);
+  expect(error.limit).toBe(10);
+  expect(error.message).toBe('over the quota of 10');
+  // Without it, an Error of that name.
+  const plain = await rejectionOf<Error>(cluster.pool(queue).apply('overQuota', [10]));
+  expect(plain).not.toBeInstanceOf(QuotaError);
+  expect(plain.name).toBe('QuotaError');
 });
 
 test('a timeout fails the task with TimeoutError, once, and the pool goes on', async () => {
