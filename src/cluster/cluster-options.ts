@@ -4,6 +4,7 @@
  */
 import { checkOneOf, checkPositiveInteger, checkTimeout, errorClassesByName, type PoolOptions, type Serialization } from '../options';
 import type { ErrorClasses } from '../shared/wire-error';
+import { invalidArgument, outOfRange } from '../errors';
 import { describe } from '../task-ref';
 
 /** The queue of `forkpool worker` and of the pools, unless they name another. */
@@ -134,15 +135,15 @@ export interface ResolvedClusterOptions {
 /** @internal Copy, check and fill a cluster pool's options. */
 export function resolveClusterOptions(options: ClusterPoolOptions, processesName = 'processes'): ResolvedClusterOptions {
   if (typeof options !== 'object' || options === null) {
-    throw new TypeError(`Expected the pool options to be an object with a \`connection\`, got ${describe(options)}.`);
+    throw invalidArgument(`Expected the pool options to be an object with a \`connection\`, got ${describe(options)}.`);
   }
   const { serialization = 'advanced', onHostLoss = 'requeue' } = options;
   checkOneOf('serialization', serialization, ['advanced', 'json']);
   checkOneOf('onHostLoss', onHostLoss, ['requeue', 'fail']);
   const { maxRequeues = DEFAULT_MAX_REQUEUES } = options;
   if (typeof maxRequeues !== 'number' || !Number.isInteger(maxRequeues) || maxRequeues < 0) {
-    const error = typeof maxRequeues === 'number' ? RangeError : TypeError;
-    throw new error(`Expected \`maxRequeues\` to be a whole number, 0 or more, got ${describe(maxRequeues)}.`);
+    const message = `Expected \`maxRequeues\` to be a whole number, 0 or more, got ${describe(maxRequeues)}.`;
+    throw typeof maxRequeues === 'number' ? outOfRange(message) : invalidArgument(message);
   }
   return {
     ...resolveConnection(options),
@@ -169,7 +170,7 @@ export function resolveConnection(options: ClusterConnectionOptions): Required<C
   }
   for (const [name, value] of [['queue', queue], ['prefix', prefix]] as const) {
     if (typeof value !== 'string' || value === '' || value.includes(':')) {
-      throw new TypeError(`Expected \`${name}\` to be a non-empty name without ':', got ${describe(value)}.`);
+      throw invalidArgument(`Expected \`${name}\` to be a non-empty name without ':', got ${describe(value)}.`);
     }
   }
   return { connection: typeof connection === 'string' ? connection : { ...connection }, queue, prefix };

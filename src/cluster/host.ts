@@ -17,7 +17,7 @@ import os from 'node:os';
 import pDefer from 'p-defer';
 import { createEngine } from '../calls/pool-setup';
 import type { TaskResolver } from '../calls/task-resolver';
-import { BrokenPoolError } from '../errors';
+import { BrokenPoolError, invalidArgument, withCode } from '../errors';
 import type { ChildExitInfo, ChildInfo, WorkerInfo } from '../events';
 import { checkTimeout, resolvePoolOptions } from '../options';
 import { describe } from '../task-ref';
@@ -118,7 +118,7 @@ export class Host extends EventEmitter<HostEvents> {
   constructor(options: HostOptions) {
     super();
     if (typeof options !== 'object' || options === null) {
-      throw new TypeError(`Expected the host options to be an object with a \`connection\`, got ${describe(options)}.`);
+      throw invalidArgument(`Expected the host options to be an object with a \`connection\`, got ${describe(options)}.`);
     }
     const { connection, queue, prefix } = resolveConnection(options);
     const { processes, module, initializer, initargs, maxTasksPerChild, env, execArgv, cwd, stdout, stderr, childScript } = options;
@@ -316,7 +316,7 @@ export class Host extends EventEmitter<HostEvents> {
     if (wire.kind === 'inline') return this.#resolver.resolveSource(wire.source, wire.name);
     if (wire.module !== undefined) return this.#resolver.resolve({ module: wire.module, name: wire.name });
     if (this.#resolver.defaultModule === null) {
-      throw new TypeError(
+      throw invalidArgument(
         `The task '${wire.name}' names an export of the hosts' module, but the host ${this.id} was started without ` +
           'one. Start it with --module (or runHost({ module })), or name the task as { module, name } or a function.',
       );
@@ -355,7 +355,9 @@ export class Host extends EventEmitter<HostEvents> {
   }
 
   #transition(to: HostState): void {
-    if (!TRANSITIONS[this.#state].includes(to)) throw new Error(`Internal error: a host cannot go from ${this.#state} to ${to}.`);
+    if (!TRANSITIONS[this.#state].includes(to)) {
+      throw withCode(new Error(`Internal error: a host cannot go from ${this.#state} to ${to}.`), 'ERR_POOL_INTERNAL');
+    }
     this.#state = to;
   }
 }

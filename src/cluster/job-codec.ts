@@ -5,7 +5,7 @@
  * arrives as it left; with `'json'` it is JSON, checked first for what JSON would drop without a word.
  */
 import v8 from 'node:v8';
-import { BrokenPoolError, CancelledError, PoolError, PoolStateError, TimeoutError } from '../errors';
+import { BrokenPoolError, CancelledError, PoolError, PoolStateError, TimeoutError, withCode } from '../errors';
 import type { Serialization } from '../options';
 import { unpackNumbers, type ChunkValues } from '../shared/packing';
 import type { TaskSpec } from '../shared/protocol';
@@ -86,10 +86,11 @@ export function encodeChunk(payload: ChunkPayload, settings: Omit<JobData, 'fork
 export function decodeChunk(data: unknown): { payload: ChunkPayload; data: JobData } {
   const job = data as Partial<JobData> | null;
   if (job?.forkpool !== JOB_FORMAT || typeof job.body !== 'string') {
-    throw new Error(
-      `This host cannot read the job: it is not a chunk of forkpool's job format ${JOB_FORMAT} (found ` +
-        `${JSON.stringify(job?.forkpool)}). A pool and its hosts must run the same release of forkpool.`,
-    );
+    const found = JSON.stringify(job?.forkpool);
+    const message =
+      `This host cannot read the job: it is not a chunk of forkpool's job format ${JOB_FORMAT} (found ${found}). ` +
+      'A pool and its hosts must run the same release of forkpool.';
+    throw withCode(new Error(message), 'ERR_POOL_JOB_FORMAT');
   }
   return { payload: decode(job.body, job.encoding ?? 'advanced') as ChunkPayload, data: job as JobData };
 }
@@ -109,7 +110,8 @@ export function encodeOutcome(outcome: ChunkOutcome, encoding: Serialization, li
 export function decodeOutcome(result: unknown): ChunkOutcome {
   const job = result as Partial<JobResult> | null;
   if (job?.forkpool !== JOB_FORMAT || typeof job.body !== 'string') {
-    throw new Error(`The job's result is not in forkpool's job format ${JOB_FORMAT}: a host of another release of forkpool ran it.`);
+    const message = `The job's result is not in forkpool's job format ${JOB_FORMAT}: a host of another release of forkpool ran it.`;
+    throw withCode(new Error(message), 'ERR_POOL_JOB_FORMAT');
   }
   return decode(job.body, job.encoding ?? 'advanced') as ChunkOutcome;
 }
@@ -192,12 +194,13 @@ function decode(body: string, encoding: Serialization): unknown {
 
 /** The RangeError of a chunk whose arguments or result are larger than `maxPayloadBytes`. */
 function payloadTooLarge(what: string, bytes: number, limit: number): RangeError {
-  const error = new RangeError(
-    `${what} take ${formatBytes(bytes)} serialized, more than the pool's maxPayloadBytes of ${formatBytes(limit)}. ` +
-      'Use smaller chunks (chunksize), raise maxPayloadBytes, or pass large data by reference (a path, a key in a store).',
+  return withCode(
+    new RangeError(
+      `${what} take ${formatBytes(bytes)} serialized, more than the pool's maxPayloadBytes of ${formatBytes(limit)}. ` +
+        'Use smaller chunks (chunksize), raise maxPayloadBytes, or pass large data by reference (a path, a key in a store).',
+    ),
+    'ERR_POOL_PAYLOAD_TOO_LARGE',
   );
-  (error as RangeError & { code: string }).code = 'ERR_POOL_PAYLOAD_TOO_LARGE';
-  return error;
 }
 
 function formatBytes(bytes: number): string {
