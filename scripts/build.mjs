@@ -44,10 +44,14 @@ const CLUSTER_ENTRY = { cluster: 'src/cluster.ts' };
 /** The optional peers of forkpool/cluster: the application's, never bundled. */
 const CLUSTER_PEERS = ['bullmq', 'ioredis'];
 
-/** Modules of src/ that forkpool/cluster takes from another bundle at run time, and what each bundle is called. */
+/**
+ * Modules of src/ that forkpool/cluster takes from another bundle at run time, and what each bundle is called.
+ * The cluster's sources import the public classes (the faces, the errors) from src/index.ts for this; what
+ * else of src/ they reach is bundled into dist/cluster.cjs (a host's engine, among it), and never reaches
+ * the application but through the cluster's own classes.
+ */
 const SHARED_MODULES = {
   'src/index.ts': 'index',
-  'src/errors.ts': 'index',
   'src/base-pool.ts': 'index',
   'src/base-executor.ts': 'index',
   'src/cluster.ts': 'cluster',

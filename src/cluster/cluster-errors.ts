@@ -2,7 +2,7 @@
  * The cluster's own failure kinds, each a {@link BrokenPoolError} with a `code` of its own: what breaks is
  * a machine or Redis rather than a child, and code written for the local pool's BrokenPoolError handles them.
  */
-import { BrokenPoolError } from '../errors';
+import { BrokenPoolError } from '../index';
 
 /** Which host a {@link HostLostError} is about. */
 export interface LostHost {

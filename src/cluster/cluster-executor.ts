@@ -1,7 +1,7 @@
 /**
  * ClusterExecutor: concurrent.futures' face of a cluster.
  */
-import { BaseExecutor } from '../base-executor';
+import { BaseExecutor } from '../index';
 import { resolveClusterOptions, type ClusterExecutorOptions } from './cluster-options';
 import type { ClusterRunner, ClusterStats, HostInfo } from './cluster-runner';
 import { createCluster, type ClusterEvents, type HostChildInfo } from './cluster-setup';

@@ -1,7 +1,7 @@
 /**
  * ClusterPool: the Pool's calls, run by the hosts of a BullMQ queue on Redis.
  */
-import { BasePool } from '../base-pool';
+import { BasePool } from '../index';
 import { resolveClusterOptions, type ClusterPoolOptions } from './cluster-options';
 import type { ClusterRunner, ClusterStats, HostInfo } from './cluster-runner';
 import { createCluster, type ClusterEvents, type HostChildInfo } from './cluster-setup';

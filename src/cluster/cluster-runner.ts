@@ -25,7 +25,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import pDefer from 'p-defer';
-import { PoolStateError } from '../errors';
+import { PoolStateError } from '../index';
 import type { PoolStats } from '../events';
 import type { Task } from '../scheduler/task';
 import type { ChunkValues } from '../shared/packing';

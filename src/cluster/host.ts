@@ -17,7 +17,8 @@ import os from 'node:os';
 import pDefer from 'p-defer';
 import { createEngine } from '../calls/pool-setup';
 import type { TaskResolver } from '../calls/task-resolver';
-import { BrokenPoolError, invalidArgument, withCode } from '../errors';
+import { invalidArgument, withCode } from '../errors';
+import { BrokenPoolError } from '../index';
 import type { ChildExitInfo, ChildInfo, WorkerInfo } from '../events';
 import { checkTimeout, resolvePoolOptions } from '../options';
 import { describe } from '../task-ref';
@@ -350,7 +351,8 @@ export class Host extends EventEmitter<HostEvents> {
   /** A pool whose children cannot start fails every chunk: the host takes no more, and says why. */
   #checkBroken(error: unknown): void {
     if (this.#engine.state !== 'broken' || this.#state !== 'running') return;
-    this.emit('broken', error instanceof BrokenPoolError ? error : new BrokenPoolError(`The pool of host ${this.id} is broken.`));
+    const why = error instanceof Error ? error.message : `its children cannot run tasks`;
+    this.emit('broken', new BrokenPoolError(`The pool of host ${this.id} is broken: ${why}`, {}, { cause: error }));
     void this.close({ timeout: 0 });
   }
 

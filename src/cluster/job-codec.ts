@@ -5,7 +5,8 @@
  * arrives as it left; with `'json'` it is JSON, checked first for what JSON would drop without a word.
  */
 import v8 from 'node:v8';
-import { BrokenPoolError, CancelledError, PoolError, PoolStateError, TimeoutError, withCode } from '../errors';
+import { withCode } from '../errors';
+import { BrokenPoolError, CancelledError, PoolStateError, TimeoutError } from '../index';
 import type { Serialization } from '../options';
 import { unpackNumbers, type ChunkValues } from '../shared/packing';
 import type { TaskSpec } from '../shared/protocol';
@@ -141,16 +142,32 @@ export function outcomeError(outcome: { error: WireError; poolError?: string }, 
 
 /** A task's error as a chunk's outcome, the pool's own classes named so that the caller rebuilds them. */
 export function errorOutcome(error: unknown, index?: number, done?: ChunkValues): ChunkOutcome {
-  const poolError = error instanceof PoolError && POOL_ERRORS[error.name] !== undefined ? error.name : undefined;
-  return { error: toWireError(error), index, done, poolError };
+  return { error: toWireError(error), index, done, poolError: poolErrorName(error) };
 }
 
-const POOL_ERRORS: Record<string, abstract new (...args: never[]) => PoolError> = {
+/** The pool's own error classes whose instances a host sends back as themselves, by name, and their codes. */
+const POOL_ERRORS: Record<string, abstract new (...args: never[]) => Error> = {
   BrokenPoolError,
   TimeoutError,
   CancelledError,
   PoolStateError,
 };
+const POOL_ERROR_CODES: Record<string, string> = {
+  BrokenPoolError: 'ERR_POOL_BROKEN',
+  TimeoutError: 'ERR_POOL_TIMEOUT',
+  CancelledError: 'ERR_POOL_CANCELLED',
+  PoolStateError: 'ERR_POOL_STATE',
+};
+
+/**
+ * The name of the pool error class `error` is an instance of, or undefined. Told by its name and its code
+ * rather than by `instanceof`: a host's engine may be a copy of the library other than the one that exports
+ * these classes (the bundle of forkpool/cluster carries its own engine).
+ */
+function poolErrorName(error: unknown): string | undefined {
+  if (!(error instanceof Error) || !Object.hasOwn(POOL_ERROR_CODES, error.name)) return undefined;
+  return (error as Error & { code?: unknown }).code === POOL_ERROR_CODES[error.name] ? error.name : undefined;
+}
 
 /**
  * `value` as text, checked: what the serialization cannot carry is a TypeError naming it, a body over
