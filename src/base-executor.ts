@@ -12,7 +12,7 @@ import { invalidArgument, PoolStateError } from './errors';
 import type { ChildInfo, PoolEvents, PoolStats } from './events';
 import { Future } from './future';
 import { checkWaitTimeout } from './options';
-import { PoolEmitter, type EventsOf } from './pool-emitter';
+import { PoolEmitter } from './pool-emitter';
 import type { PoolObserver, TaskRunner } from './scheduler/task-runner';
 import { describe, type TaskArgs, type TaskRef, type TaskResult } from './task-ref';
 
@@ -43,7 +43,7 @@ export interface ShutdownOptions {
  * @typeParam W - Which worker an event comes from: {@link ChildInfo} (`{ pid }`) for processes.
  * @typeParam E - The executor's events: {@link PoolEvents}, and whatever events of its own a kind of executor adds.
  */
-export abstract class BaseExecutor<M = any, W extends object = ChildInfo, E extends PoolEvents<W> & EventsOf<E> = PoolEvents<W>>
+export abstract class BaseExecutor<M = any, W extends object = ChildInfo, E extends PoolEvents<W> & Record<keyof E, unknown[]> = PoolEvents<W>>
   extends PoolEmitter<W, E>
   implements AsyncDisposable
 {

@@ -17,7 +17,7 @@ import type { TaskResolver } from './calls/task-resolver';
 import { invalidArgument, PoolStateError } from './errors';
 import type { ChildInfo, PoolEvents, PoolStats } from './events';
 import { checkTaskOptions, type CallbackOptions, type CallOptions, type ChunkOptions } from './options';
-import { PoolEmitter, type EventsOf } from './pool-emitter';
+import { PoolEmitter } from './pool-emitter';
 import type { PoolObserver, TaskRunner } from './scheduler/task-runner';
 import type { TaskSpec } from './shared/protocol';
 import { describe, type TaskArgs, type TaskRef, type TaskResult } from './task-ref';
@@ -40,7 +40,7 @@ type Input<T> = Iterable<T> | AsyncIterable<T>;
  * @typeParam W - Which worker an event comes from: {@link ChildInfo} (`{ pid }`) for processes.
  * @typeParam E - The pool's events: {@link PoolEvents}, and whatever events of its own a kind of pool adds.
  */
-export abstract class BasePool<M = any, W extends object = ChildInfo, E extends PoolEvents<W> & EventsOf<E> = PoolEvents<W>>
+export abstract class BasePool<M = any, W extends object = ChildInfo, E extends PoolEvents<W> & Record<keyof E, unknown[]> = PoolEvents<W>>
   extends PoolEmitter<W, E>
   implements AsyncDisposable
 {

@@ -14,8 +14,7 @@ export { Host, runHost } from './cluster/host';
 export type { HostCloseOptions, HostEvents } from './cluster/host';
 export { BackendError, HostLostError } from './cluster/cluster-errors';
 export type { LostHost } from './cluster/cluster-errors';
-export type { ClusterEvents, HostChildInfo } from './cluster/cluster-setup';
-export type { ClusterStats, HostDownReason, HostInfo, RequeueInfo } from './cluster/cluster-runner';
+export type { ClusterEvents, ClusterStats, HostChildInfo, HostDownReason, HostInfo, RequeueInfo } from './cluster/cluster-events';
 export type {
   ClusterConnectionOptions,
   ClusterExecutorOptions,

@@ -5,14 +5,11 @@
 import { EventEmitter } from 'node:events';
 import type { ChildInfo, PoolEvents } from './events';
 
-/** @internal An event map: each event's listener arguments. */
-export type EventsOf<E> = Record<keyof E, unknown[]>;
-
 /**
  * @typeParam W - Which worker an event comes from: {@link ChildInfo} (`{ pid }`) for processes.
  * @typeParam E - The events: {@link PoolEvents}, and those a kind of pool adds of its own.
  */
-export abstract class PoolEmitter<W extends object = ChildInfo, E extends PoolEvents<W> & EventsOf<E> = PoolEvents<W>> extends EventEmitter {
+export abstract class PoolEmitter<W extends object = ChildInfo, E extends PoolEvents<W> & Record<keyof E, unknown[]> = PoolEvents<W>> extends EventEmitter {
   /**
    * Call `listener` for every `event`: `'spawn'` and `'exit'` of the pool's workers, and `'event'` for every
    * value a task sends with `emit()`. A listener added right after the constructor sees the first

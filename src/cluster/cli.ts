@@ -3,7 +3,6 @@
  */
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import { runHost } from '../cluster';
 import { DEFAULT_PREFIX, DEFAULT_QUEUE } from './cluster-options';
 
 /** On SIGTERM, how long the chunks a host holds may take to finish before they are handed back. */
@@ -66,6 +65,8 @@ async function worker(args: string[]): Promise<void> {
   if (values.redis === undefined) fail('--redis <url> is required.');
   const grace = values.grace === undefined ? DEFAULT_GRACE_MS : Number(values.grace);
   if (!(grace >= 0)) fail(`--grace needs a number of milliseconds, got '${values.grace}'.`);
+  // Loaded here, not at start: `forkpool --help` answers without bullmq and ioredis installed.
+  const { runHost } = require('../cluster') as typeof import('../cluster');
   const host = await runHost({
     connection: values.redis,
     queue: values.queue,

@@ -3,8 +3,9 @@
  */
 import { BaseExecutor } from '../index';
 import { resolveClusterOptions, type ClusterExecutorOptions } from './cluster-options';
-import type { ClusterRunner, ClusterStats, HostInfo } from './cluster-runner';
-import { createCluster, type ClusterEvents, type HostChildInfo } from './cluster-setup';
+import type { ClusterEvents, ClusterStats, HostChildInfo, HostInfo } from './cluster-events';
+import type { ClusterRunner } from './cluster-runner';
+import { createCluster } from './cluster-setup';
 
 /**
  * {@link forkpool!ProcessPoolExecutor | ProcessPoolExecutor}'s API across machines, over the same cluster

@@ -26,7 +26,6 @@
 import { randomBytes } from 'node:crypto';
 import pDefer from 'p-defer';
 import { PoolStateError } from '../index';
-import type { PoolStats } from '../events';
 import type { Task } from '../scheduler/task';
 import type { ChunkValues } from '../shared/packing';
 import type { OpenInput, PoolObserver, PoolState, TaskRunner } from '../scheduler/task-runner';
@@ -35,6 +34,7 @@ import { connect, dependencies, describeConnection, QueueKeys, type BullMQ, type
 import { BackendError, HostLostError, type LostHost } from './cluster-errors';
 import type { ResolvedClusterOptions } from './cluster-options';
 import { decodeEvent, decodeOutcome, encodeChunk, JOB_NAME, outcomeError, wireSpec, type ChunkOutcome } from './job-codec';
+import type { ClusterStats, HostDownReason, HostInfo, RequeueInfo } from './cluster-events';
 import { compareEventIds, parseTick, withScripts, type HostRecord, type ScriptClient, type TickResult } from './scripts';
 
 const TRANSITIONS: Record<PoolState, readonly PoolState[]> = {
@@ -66,44 +66,11 @@ const FORGET_HOST_MS = 3_600_000;
  */
 const RECORD_TTL_S = 3600;
 
-/** A host as a cluster pool's `hosts()` lists it, and its events name it. */
-export interface HostInfo {
-  /** Unique per `forkpool worker` process: `<hostname>.<pid>.<random>`. */
-  id: string;
-  /** The machine's name. */
-  hostname: string;
-  /** The `forkpool worker` process's id on that machine. */
-  pid: number;
-  /** Its processes: how many chunks it runs at once. */
-  slots: number;
-}
-
-/** Why a host went down: it stopped beating (`'lost'`), or it left the queue when it was closed (`'left'`). */
-export type HostDownReason = 'lost' | 'left';
-
-/** A chunk whose host was lost was put back on the queue, to run again elsewhere. */
-export interface RequeueInfo {
-  /** The lost host's id. */
-  host: string;
-  /** How many times this chunk has been requeued now (1 the first time). */
-  requeues: number;
-}
-
 /** What a cluster's runner tells its face beyond what every runner does. @internal */
 export interface ClusterObserver {
   hostUp(info: HostInfo): void;
   hostDown(info: HostInfo & { reason: HostDownReason }): void;
   requeued(info: RequeueInfo): void;
-}
-
-/** Counts of a cluster pool ({@link ClusterPool.stats}): those of every pool, and its own. */
-export interface ClusterStats extends PoolStats {
-  /** Live hosts now. */
-  hosts: number;
-  /** Chunks put back on the queue after their host was lost, since the pool was created. */
-  requeued: number;
-  /** Hosts this pool saw stop beating, since it was created. */
-  hostsLost: number;
 }
 
 /** Where a task is, for this runner. */
