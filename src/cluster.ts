@@ -14,7 +14,7 @@ export { Host, runHost } from './cluster/host';
 export type { HostCloseOptions, HostEvents } from './cluster/host';
 export { BackendError, HostLostError } from './cluster/cluster-errors';
 export type { LostHost } from './cluster/cluster-errors';
-export type { ClusterEvents, ClusterStats, HostChildInfo, HostDownReason, HostInfo, RequeueInfo } from './cluster/cluster-events';
+export type { ClusterEvents, ClusterStats, HostChildInfo, HostDownInfo, HostDownReason, HostInfo, RequeueInfo } from './cluster/cluster-events';
 export type {
   ClusterConnectionOptions,
   ClusterExecutorOptions,

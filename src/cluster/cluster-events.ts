@@ -19,6 +19,12 @@ export interface HostInfo {
 /** Why a host went down: it stopped beating (`'lost'`), or it left the queue when it was closed (`'left'`). */
 export type HostDownReason = 'lost' | 'left';
 
+/** A host that went down, and why. */
+export interface HostDownInfo extends HostInfo {
+  /** It stopped beating for the pool's `hostLossTimeout` (`'lost'`), or left the queue as it closed (`'left'`). */
+  reason: HostDownReason;
+}
+
 /** A chunk whose host was lost was put back on the queue, to run again elsewhere. */
 export interface RequeueInfo {
   /** The lost host's id. */
@@ -54,7 +60,7 @@ export interface ClusterEvents extends PoolEvents<HostChildInfo> {
   /** A host started beating, or this pool saw it for the first time. */
   'host-up': [info: HostInfo];
   /** A host stopped beating for `hostLossTimeout` (`'lost'`), or left the queue as it closed (`'left'`). */
-  'host-down': [info: HostInfo & { reason: HostDownReason }];
+  'host-down': [info: HostDownInfo];
   /** A chunk whose host was lost went back on the queue. */
   requeued: [info: RequeueInfo];
 }

@@ -34,7 +34,7 @@ import { connect, dependencies, describeConnection, QueueKeys, type BullMQ, type
 import { BackendError, HostLostError, type LostHost } from './cluster-errors';
 import type { ResolvedClusterOptions } from './cluster-options';
 import { decodeEvent, decodeOutcome, encodeChunk, JOB_NAME, outcomeError, wireSpec, type ChunkOutcome } from './job-codec';
-import type { ClusterStats, HostDownReason, HostInfo, RequeueInfo } from './cluster-events';
+import type { ClusterStats, HostDownInfo, HostInfo, RequeueInfo } from './cluster-events';
 import { compareEventIds, parseTick, withScripts, type HostRecord, type ScriptClient, type TickResult } from './scripts';
 
 const TRANSITIONS: Record<PoolState, readonly PoolState[]> = {
@@ -69,7 +69,7 @@ const RECORD_TTL_S = 3600;
 /** What a cluster's runner tells its face beyond what every runner does. @internal */
 export interface ClusterObserver {
   hostUp(info: HostInfo): void;
-  hostDown(info: HostInfo & { reason: HostDownReason }): void;
+  hostDown(info: HostDownInfo): void;
   requeued(info: RequeueInfo): void;
 }
 
