@@ -167,6 +167,13 @@ export class HostProcess {
 
 let queues = 0;
 
+/** A host's command line: its processes, its module ('' for none), and more arguments. */
+interface HostSpec {
+  processes?: number;
+  module?: string;
+  args?: string[];
+}
+
 /**
  * A Redis for the test file, and factories for queues, hosts and pools, all cleaned up after each test
  * (pools terminated, hosts killed) and after the file (Redis killed).
@@ -203,6 +210,13 @@ export function useCluster() {
     await redis.kill();
   }, 30_000);
 
+  const spawnHost = (queue: string, { processes = 1, module = TASKS, args = [] }: HostSpec): HostProcess => {
+    const moduleArgs = module === '' ? [] : ['--module', module];
+    const host = new HostProcess(['--redis', redis.url, '--queue', queue, '--processes', String(processes), ...moduleArgs, ...args]);
+    (inTest ? hosts : fileHosts).push(host);
+    return host;
+  };
+
   return {
     redis,
     /** A queue name no other test uses. */
@@ -211,12 +225,9 @@ export function useCluster() {
      * Start a host on `queue` (default: one process, the cluster tasks module); resolves once it takes jobs.
      * Killed after the test, or after the file when started outside a test (in a beforeAll).
      */
-    host: (queue: string, { processes = 1, module = TASKS, args = [] as string[] } = {}): Promise<HostProcess> => {
-      const moduleArgs = module === '' ? [] : ['--module', module];
-      const host = new HostProcess(['--redis', redis.url, '--queue', queue, '--processes', String(processes), ...moduleArgs, ...args]);
-      (inTest ? hosts : fileHosts).push(host);
-      return host.ready();
-    },
+    host: (queue: string, options: HostSpec = {}): Promise<HostProcess> => spawnHost(queue, options).ready(),
+    /** Start a host, without waiting for it to take jobs. */
+    spawnHost: (queue: string, options: HostSpec = {}): HostProcess => spawnHost(queue, options),
     pool: <M = typeof import('../fixtures/cluster-tasks')>(queue: string, options: Partial<ClusterPoolOptions> = {}): ClusterPool<M> => {
       const pool = new ClusterPool<M>({ connection: redis.url, queue, ...options });
       pools.push(pool);
