@@ -29,6 +29,7 @@ import { PoolStateError } from '../index';
 import type { Task } from '../scheduler/task';
 import type { ChunkValues } from '../shared/packing';
 import type { OpenInput, PoolObserver, PoolState, TaskRunner } from '../scheduler/task-runner';
+import { TaskQueue } from '../scheduler/task-queue';
 import { chunkedInputWindow } from '../calls/pool-setup';
 import { connect, dependencies, describeConnection, QueueKeys, type BullMQ, type Redis } from './backend';
 import { BackendError, HostLostError, type LostHost } from './cluster-errors';
@@ -118,7 +119,7 @@ export class ClusterRunner implements TaskRunner {
   readonly #entries = new Map<Task, Entry>();
   readonly #byJob = new Map<string, Entry>();
   /** Tasks not yet in Redis, by call, calls in the order they first submitted. */
-  readonly #backlog = new Map<number, Task[]>();
+  readonly #backlog = new Map<number, TaskQueue>();
   /** Tasks of each call whose jobs are in Redis (or on their way there). */
   readonly #inRedis = new Map<number, number>();
   #pumpScheduled = false;
@@ -243,7 +244,7 @@ export class ClusterRunner implements TaskRunner {
     task.enqueue();
     this.#entries.set(task, { task, phase: 'backlog', jobId: undefined, attempts: 0, requeues: 0, host: undefined, added: undefined });
     let backlog = this.#backlog.get(task.call);
-    if (backlog === undefined) this.#backlog.set(task.call, (backlog = []));
+    if (backlog === undefined) this.#backlog.set(task.call, (backlog = new TaskQueue()));
     backlog.push(task);
     this.#schedulePump();
   }
