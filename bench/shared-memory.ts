@@ -6,7 +6,7 @@
  *     npm run build && npx ts-node bench/shared-memory.ts [MiB]
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { SharedMemory } from '../src/shared-memory';
+import { SharedMemory } from '../src/shared/shared-memory';
 import { readSegment, releaseSegment, writeSegment, closeSegment, type SegmentRef } from '../src/shared/segment';
 
 const MiB = 2 ** 20;

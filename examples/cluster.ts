@@ -14,8 +14,9 @@ import path from 'node:path';
 import { ClusterPool } from '../src/cluster'; // in your own project: import { ClusterPool } from 'forkpool/cluster';
 import { splitRange } from './tasks/primes';
 
-const LIMIT = 1_000_000;
-const PARTS = 40;
+const LIMIT = 2_000_000;
+/** Ranges of 200,000 numbers: a host reports its progress on one three times before it is done. */
+const PARTS = 10;
 const TASKS = path.join(__dirname, 'tasks', 'primes.js');
 const BIN = path.join(__dirname, '..', 'dist', 'forkpool.cjs'); // in your own project: npx forkpool worker ...
 
@@ -54,8 +55,9 @@ async function main(): Promise<void> {
   let killed = false;
   const again = await pool.map('countPrimesWithProgress', ranges, {
     chunksize: 1,
-    onEvent: (_value, { host }) => {
-      if (killed || pool.stats().completed < PARTS + PARTS / 2) return;
+    onEvent: (value, { host }) => {
+      // The first host to report progress on a range is halfway through it: kill it there.
+      if (killed || (value as { finished: boolean }).finished) return;
       killed = true;
       const victim = hosts.find((candidate) => hostIdOf(candidate) === host)!;
       console.log(`killing host ${host} (SIGKILL)`);

@@ -92,7 +92,7 @@ fs.rmSync(DIST, { recursive: true, force: true });
 
 const results = await Promise.all([
   build({ ...COMMON, entryPoints: ENTRY_POINTS, format: 'cjs', outdir: DIST, outExtension: { '.js': '.cjs' } }),
-  build({ ...COMMON, entryPoints: { child: 'child/main.ts' }, format: 'cjs', outdir: DIST, outExtension: { '.js': '.cjs' } }),
+  build({ ...COMMON, entryPoints: { child: 'workers/process-entry.ts' }, format: 'cjs', outdir: DIST, outExtension: { '.js': '.cjs' } }),
   build({
     ...COMMON,
     entryPoints: CLUSTER_ENTRY,

@@ -2,18 +2,16 @@
  * What every executor shares, whatever runs its calls (child processes, threads, the hosts of a cluster):
  * concurrent.futures' `Executor`, over the same runners as the pools.
  */
-import type { Readable } from 'node:stream';
 import { ImapIterator } from './calls/imap-call';
 import { isIterable, resolveChunkSize } from './calls/input';
-import { observerFor } from './calls/observer';
-import { chunkedInputWindow, type PoolSetup } from './calls/pool-setup';
+import { chunkedInputWindow } from './calls/pool-setup';
 import type { TaskResolver } from './calls/task-resolver';
 import { invalidArgument, PoolStateError } from './errors';
-import type { ChildInfo, PoolEvents, PoolStats } from './events';
+import type { ChildInfo, PoolEvents } from './events';
 import { Future } from './future';
 import { checkWaitTimeout } from './options';
-import { PoolEmitter } from './pool-emitter';
-import type { PoolObserver, TaskRunner } from './scheduler/task-runner';
+import { PoolFace, setupOf } from './pool-face';
+import type { TaskRunner } from './scheduler/task-runner';
 import { describe, type TaskArgs, type TaskRef, type TaskResult } from './task-ref';
 
 /** Options of {@link ProcessPoolExecutor.map}. */
@@ -44,46 +42,20 @@ export interface ShutdownOptions {
  * @typeParam E - The executor's events: {@link PoolEvents}, and whatever events of its own a kind of executor adds.
  */
 export abstract class BaseExecutor<M = any, W extends object = ChildInfo, E extends PoolEvents<W> & Record<keyof E, unknown[]> = PoolEvents<W>>
-  extends PoolEmitter<W, E>
+  extends PoolFace<W, E>
   implements AsyncDisposable
 {
-  readonly #runner: TaskRunner;
-  readonly #resolver: TaskResolver;
-  readonly #taskTimeout: number | undefined;
+  readonly #runner: TaskRunner = setupOf(this).runner;
+  readonly #resolver: TaskResolver = setupOf(this).resolver;
+  readonly #taskTimeout: number | undefined = setupOf(this).taskTimeout;
   /** Submitted futures not yet done, and maps not yet over, for shutdown({ cancelFutures }). */
   readonly #pending = new Set<Future<any>>();
   readonly #maps = new Set<ImapIterator<unknown>>();
   #shutdown = false;
 
-  /** @internal Made by the executors' own constructors, which start the runner with `start`. */
-  constructor(start: (observer: PoolObserver) => PoolSetup) {
-    super();
-    ({ runner: this.#runner, resolver: this.#resolver, taskTimeout: this.#taskTimeout } = start(observerFor(this)));
-  }
-
   /** How many calls run at once: child processes, threads, or (in a cluster) processes on all hosts. */
   get maxWorkers(): number {
     return this.#runner.processes;
-  }
-
-  /** True once a crash (policy `'break'`) or a failed initializer has broken the executor. */
-  get broken(): boolean {
-    return this.#runner.state === 'broken';
-  }
-
-  /** With `stdout: 'pipe'`: every child's stdout, in whole lines. Null otherwise. */
-  get stdout(): Readable | null {
-    return this.#runner.output.stdout;
-  }
-
-  /** With `stderr: 'pipe'`: every child's stderr, in whole lines. Null otherwise. */
-  get stderr(): Readable | null {
-    return this.#runner.output.stderr;
-  }
-
-  /** What the executor is doing now, and has done since it was created, in counts. */
-  stats(): PoolStats {
-    return this.#runner.stats();
   }
 
   /** Schedule `task(...args)`. @throws PoolStateError after shutdown(). */

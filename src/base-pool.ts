@@ -3,7 +3,6 @@
  * calls, their checks, and their shutdown. A thin facade: it checks arguments and the pool's state, turns
  * each call into tasks, and leaves scheduling to its runner.
  */
-import type { Readable } from 'node:stream';
 import { AsyncResult } from './async-result';
 import { ApplyCall } from './calls/apply-call';
 import type { CallSettings } from './calls/call';
@@ -11,14 +10,13 @@ import { withCallerStack } from './calls/caller-stack';
 import { ImapIterator } from './calls/imap-call';
 import { argumentLists, collect, defaultChunkSize, isIterable, resolveChunkSize } from './calls/input';
 import { MapCall } from './calls/map-call';
-import { observerFor } from './calls/observer';
-import { chunkedInputWindow, type PoolSetup } from './calls/pool-setup';
+import { chunkedInputWindow } from './calls/pool-setup';
 import type { TaskResolver } from './calls/task-resolver';
 import { invalidArgument, PoolStateError } from './errors';
-import type { ChildInfo, PoolEvents, PoolStats } from './events';
+import type { ChildInfo, PoolEvents } from './events';
 import { checkTaskOptions, type CallbackOptions, type CallOptions, type ChunkOptions } from './options';
-import { PoolEmitter } from './pool-emitter';
-import type { PoolObserver, TaskRunner } from './scheduler/task-runner';
+import { PoolFace, setupOf } from './pool-face';
+import type { TaskRunner } from './scheduler/task-runner';
 import type { TaskSpec } from './shared/protocol';
 import { describe, type TaskArgs, type TaskRef, type TaskResult } from './task-ref';
 
@@ -41,43 +39,17 @@ type Input<T> = Iterable<T> | AsyncIterable<T>;
  * @typeParam E - The pool's events: {@link PoolEvents}, and whatever events of its own a kind of pool adds.
  */
 export abstract class BasePool<M = any, W extends object = ChildInfo, E extends PoolEvents<W> & Record<keyof E, unknown[]> = PoolEvents<W>>
-  extends PoolEmitter<W, E>
+  extends PoolFace<W, E>
   implements AsyncDisposable
 {
-  readonly #runner: TaskRunner;
-  readonly #resolver: TaskResolver;
-  readonly #taskTimeout: number | undefined;
+  readonly #runner: TaskRunner = setupOf(this).runner;
+  readonly #resolver: TaskResolver = setupOf(this).resolver;
+  readonly #taskTimeout: number | undefined = setupOf(this).taskTimeout;
   #defaultSettings: CallSettings | undefined;
-
-  /** @internal Made by the pools' own constructors, which start the runner with `start`. */
-  constructor(start: (observer: PoolObserver) => PoolSetup) {
-    super();
-    ({ runner: this.#runner, resolver: this.#resolver, taskTimeout: this.#taskTimeout } = start(observerFor(this)));
-  }
 
   /** How many tasks run at once: child processes, threads, or (in a cluster) processes on all hosts. */
   get processes(): number {
     return this.#runner.processes;
-  }
-
-  /** True once a crash (policy `'break'`) or a failed initializer has broken the pool. */
-  get broken(): boolean {
-    return this.#runner.state === 'broken';
-  }
-
-  /** With `stdout: 'pipe'`: every child's stdout, in whole lines. Null otherwise. */
-  get stdout(): Readable | null {
-    return this.#runner.output.stdout;
-  }
-
-  /** With `stderr: 'pipe'`: every child's stderr, in whole lines. Null otherwise. */
-  get stderr(): Readable | null {
-    return this.#runner.output.stderr;
-  }
-
-  /** What the pool is doing now, and has done since it was created, in counts. */
-  stats(): PoolStats {
-    return this.#runner.stats();
   }
 
   /** Run `task(...args)` in a child; resolves with its result. */

@@ -17,10 +17,12 @@ export abstract class PoolError extends Error {
   }
 }
 
-/** Why a child stopped without being asked to, as {@link BrokenPoolError} reports it. */
+/** Why a worker stopped without being asked to, as {@link BrokenPoolError} reports it. */
 export interface ChildExit {
-  /** The child's process id; undefined when no child could be started. */
+  /** The child's process id; undefined for a thread, or when no child could be started. */
   pid: number | undefined;
+  /** The worker thread's id (ThreadPool); undefined for a child process. */
+  threadId?: number | undefined;
   /** Its exit code, or null when a signal ended it. */
   exitCode: number | null;
   /** The signal that ended it (`'SIGKILL'`, ...), or null. */
@@ -36,6 +38,8 @@ export class BrokenPoolError extends PoolError {
   readonly code: string = 'ERR_POOL_BROKEN';
   /** The process id of the child that died or whose initializer failed; undefined when a fork failed. */
   readonly pid: number | undefined;
+  /** In a ThreadPool, the id of the thread that died or whose initializer failed (where a process has `pid`). */
+  readonly threadId: number | undefined;
   /** The dead child's exit code; null when a signal ended it, or when no child died (a failed initializer). */
   readonly exitCode: number | null;
   /** The signal that ended the child (`'SIGKILL'` for the out-of-memory killer, say), or null. */
@@ -44,6 +48,7 @@ export class BrokenPoolError extends PoolError {
   constructor(message: string, exit: Partial<ChildExit> = {}, options?: ErrorOptions) {
     super(message, options);
     this.pid = exit.pid;
+    this.threadId = exit.threadId;
     this.exitCode = exit.exitCode ?? null;
     this.signal = exit.signal ?? null;
   }

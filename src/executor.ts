@@ -5,6 +5,7 @@ import { BaseExecutor } from './base-executor';
 import { createEngine } from './calls/pool-setup';
 import type { ChildInfo } from './events';
 import { resolvePoolOptions, type PoolOptions } from './options';
+import { ProcessTransport } from './transports/process/process-transport';
 
 /**
  * Options of {@link ProcessPoolExecutor}: those of {@link PoolOptions}, with `maxWorkers` (Python's
@@ -52,6 +53,6 @@ export class ProcessPoolExecutor<M = any> extends BaseExecutor<M, ChildInfo> {
    */
   constructor({ maxWorkers, ...options }: ExecutorOptions<M> = {}) {
     const resolved = resolvePoolOptions({ ...options, processes: maxWorkers }, 'maxWorkers');
-    super((observer) => createEngine(resolved, observer));
+    super((observer) => createEngine(resolved, observer, new ProcessTransport(resolved)));
   }
 }

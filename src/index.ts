@@ -17,7 +17,7 @@ export type { ExecutorOptions } from './executor';
 export { Future } from './future';
 export { ALL_COMPLETED, FIRST_COMPLETED, FIRST_EXCEPTION, asCompleted, wait } from './futures';
 export type { AsCompletedIterator, FutureIterator, ReturnWhen, SpentFutureIterator } from './futures';
-export { SharedMemory } from './shared-memory';
+export { SharedMemory } from './shared/shared-memory';
 export { BrokenPoolError, CancelledError, PoolError, PoolStateError, TimeoutError } from './errors';
 export type { ChildExit } from './errors';
 export type { ChildExitInfo, ChildInfo, ExitReason, PoolEvents, PoolStats, WorkerExitInfo } from './events';

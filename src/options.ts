@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { ChildInfo } from './events';
-import { defaultChildScript } from './scheduler/child-script';
+import { defaultChildScript } from './transports/process/child-script';
 import { TS_NODE_BINARY, TS_NODE_ENV } from './shared/ts-node-binary';
 import type { ErrorClasses } from './shared/wire-error';
 import { describe, type TaskRef } from './task-ref';

@@ -6,6 +6,7 @@ import { createEngine } from './calls/pool-setup';
 import type { ChildInfo } from './events';
 import { resolvePoolOptions, type PoolOptions } from './options';
 import type { Engine } from './scheduler/engine';
+import { ProcessTransport } from './transports/process/process-transport';
 
 /**
  * A pool of child processes: Python's `multiprocessing.Pool`. {@link Pool.apply | apply},
@@ -50,7 +51,7 @@ export class Pool<M = any> extends BasePool<M, ChildInfo> {
     const resolved = resolvePoolOptions(options);
     let engine!: Engine;
     super((observer) => {
-      const setup = createEngine(resolved, observer);
+      const setup = createEngine(resolved, observer, new ProcessTransport(resolved));
       engine = setup.runner;
       return setup;
     });
@@ -59,6 +60,6 @@ export class Pool<M = any> extends BasePool<M, ChildInfo> {
 
   /** Pids of the children alive now. */
   get pids(): number[] {
-    return this.#engine.pids;
+    return this.#engine.workers.map((worker) => (worker as ChildInfo).pid);
   }
 }

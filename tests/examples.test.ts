@@ -53,6 +53,14 @@ test('demo: the pool counts the same primes as the serial run, and reports start
   expect(stdout).not.toContain('\r');
 });
 
+test('shared-memory: children blur an image in place, band by band, to the same pixels as one process', async () => {
+  const stdout = await example('shared-memory', ['512']);
+  expect(stdout).toMatch(/^A 512×512 image \(0 MiB\) in SharedMemory, shared: true$/m);
+  expect(stdout).toMatch(/^blurred by \d+ tasks on \d+ processes in \d+\.\d\d s/m);
+  expect(stdout).toMatch(/^the same pixels as the blur in this process: true$/m);
+  expect(stdout).toMatch(/^histogram: 262144 pixels, the brightest level \d+$/m);
+});
+
 describe("the demo's advice when the pool was not faster", () => {
   const facts = { limit: 200_000, ranges: 64, processes: 2, serialMs: 60, speedup: 0.5, load: 0.1, cores: 2 };
 

@@ -8,12 +8,12 @@ import { useWarnings } from './helpers';
 const WARNING = 'ForkpoolOrphanGuardWarning';
 
 /** A fresh copy of the module, with `fs.existsSync` and `spawn` as given. */
-function loadGuard(options: { shellExists: boolean; spawn?: () => unknown }): typeof import('../src/scheduler/orphan-guard') {
-  let loaded: typeof import('../src/scheduler/orphan-guard') | undefined;
+function loadGuard(options: { shellExists: boolean; spawn?: () => unknown }): typeof import('../src/transports/process/orphan-guard') {
+  let loaded: typeof import('../src/transports/process/orphan-guard') | undefined;
   jest.isolateModules(() => {
     jest.doMock('node:fs', () => ({ ...jest.requireActual('node:fs'), existsSync: () => options.shellExists }));
     jest.doMock('node:child_process', () => ({ ...jest.requireActual('node:child_process'), spawn: options.spawn }));
-    loaded = require('../src/scheduler/orphan-guard');
+    loaded = require('../src/transports/process/orphan-guard');
   });
   return loaded!;
 }

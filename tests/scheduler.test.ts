@@ -1,9 +1,9 @@
 /**
- * The scheduler's dispatch and exit rules over simulated children (tests/mock-child.ts): who gets which
+ * The scheduler's dispatch and exit rules over simulated children (tests/mock-worker.ts): who gets which
  * task, what is taken back and when, what a child's death does. No process is started.
  */
 import { BrokenPoolError, TimeoutError } from '../src';
-import { mockEngine, submitTask } from './mock-child';
+import { mockEngine, submitTask } from './mock-worker';
 
 /** Ids of the tasks in the `pool:tasks` messages a child received, message by message. */
 function batches(child: { received: Array<{ type: string; tasks?: Array<{ id: number }> }> }): number[][] {
@@ -186,21 +186,21 @@ test('a message stamped by someone else than the child (a task calling process.s
   const { engine, children } = setUp({ processes: 1 });
   const [a] = children;
   const task = submitTask(engine, 1, outcomes);
-  a.emit('message', { __forkpool__: 2, type: 'pool:ready', credits: 5 });
+  a.events.message({ __forkpool__: 2, type: 'pool:ready', credits: 5 });
   expect(a.taskIds).toEqual([]);
   a.ready(1);
   // Once the child is ready, tasks run in it: a version message from one is a forgery, not a stale script.
-  a.emit('message', { __forkpool__: 'version', version: 1 });
+  a.events.message({ __forkpool__: 'version', version: 1 });
   expect(engine.state).toBe('running');
   expect(a.taskIds).toEqual([task.id]);
-  a.emit('message', { __forkpool__: 2, type: 'pool:results', results: [{ id: task.id, values: [99] }], credits: 0 });
+  a.events.message({ __forkpool__: 2, type: 'pool:results', results: [{ id: task.id, values: [99] }], credits: 0 });
   expect(outcomes.has(task.id)).toBe(false);
 });
 
 test('a child of another protocol version breaks the pool at once, with a message that says so', () => {
   const { engine, children } = setUp({ processes: 1 });
   const task = submitTask(engine, 1, outcomes);
-  children[0].emit('message', { __forkpool__: 'version', version: 1 });
+  children[0].events.message({ __forkpool__: 'version', version: 1 });
   expect(engine.state).toBe('broken');
   expect((outcomes.get(task.id) as Error).message).toMatch(/protocol version 1.*another release/);
 });

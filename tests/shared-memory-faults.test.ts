@@ -3,7 +3,7 @@
  * segment) and are killed in several orders; afterwards /proc/meminfo's Shmem is back where it was (give or take
  * what other tests hold for a moment) and no forkpool file is left in /dev/shm or the temporary directory.
  */
-import type { SharedBlockDescription } from '../src/shared-memory';
+import type { SharedBlockDescription } from '../src/shared/shared-memory';
 import type { SegmentRef } from '../src/shared/segment';
 import { expectNoChildrenLeft, killQuietly } from './faults-helpers';
 import { waitFor } from './helpers';

@@ -4,7 +4,7 @@
  * leak. The faults (SIGKILL of holders) are in shared-memory-faults.test.ts.
  */
 import fs from 'node:fs';
-import { SharedMemory, type BlockDescription, type SharedBlockDescription } from '../src/shared-memory';
+import { SharedMemory, type BlockDescription, type SharedBlockDescription } from '../src/shared/shared-memory';
 import { PoolStateError } from '../src/errors';
 import { thrownBy } from './helpers';
 import { MiB, expectShmemBackTo, shmem, usePeers } from './shared-memory-helpers';
@@ -214,16 +214,21 @@ describe('in one process', () => {
     block.close();
   });
 
-  test('the CommonJS build and these sources share one registry: instanceof and attach agree across copies', async () => {
+  test('two copies of the library (a child script and a task module): instanceof agrees, and an attach maps the same pages', async () => {
     const cjs = require('../dist/index.cjs') as typeof import('../src');
     expect(cjs.SharedMemory).not.toBe(SharedMemory);
     const block = cjs.SharedMemory.create(64);
     expect(block).toBeInstanceOf(SharedMemory);
     expect(SharedMemory.create(1)).toBeInstanceOf(cjs.SharedMemory);
     expect({}).not.toBeInstanceOf(SharedMemory);
-    expect(SharedMemory.attach(shared(block))).toBe(block);
+    // Each copy keeps its own blocks: the other one's block is attached afresh, over the same pages.
+    const attached = SharedMemory.attach(shared(block));
+    expect(attached).not.toBe(block);
+    new Uint8Array(block.buffer)[7] = 42;
+    expect(new Uint8Array(attached.buffer)[7]).toBe(42);
     const closed: string[] = [];
     const stop = SharedMemory.onClose((id) => closed.push(id));
+    attached.close();
     block.close();
     stop();
     expect(closed).toEqual([block.id]);
@@ -248,7 +253,7 @@ describe('copy mode (FORKPOOL_NO_NATIVE=1)', () => {
   beforeAll(() => {
     process.env.FORKPOOL_NO_NATIVE = '1';
     jest.isolateModules(() => {
-      CopyMemory = (require('../src/shared-memory') as typeof import('../src/shared-memory')).SharedMemory;
+      CopyMemory = (require('../src/shared/shared-memory') as typeof import('../src/shared/shared-memory')).SharedMemory;
     });
   });
   afterAll(() => {

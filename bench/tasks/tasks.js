@@ -47,6 +47,13 @@ function sleep(ms) {
   return new Promise((resolve) => setTimeout(() => resolve(ms), ms));
 }
 
+/** G: each value doubled, in a new Float64Array (a big-data round trip). */
+function double(values) {
+  const out = new Float64Array(values.length);
+  for (let i = 0; i < values.length; i++) out[i] = 2 * values[i];
+  return out;
+}
+
 /**
  * The cluster's recovery: on its first run, write this child's pid to `file` and never finish (its host is
  * killed meanwhile); on a later run, on another host, return that pid at once.
@@ -57,4 +64,4 @@ function stallOnce(file) {
   return new Promise(() => {});
 }
 
-module.exports = { tiny, tinyEmit, cpu, echo, gzipFile, sleep, stallOnce };
+module.exports = { tiny, tinyEmit, cpu, echo, gzipFile, sleep, double, stallOnce };

@@ -2,15 +2,19 @@
  * How a pool's face (Pool, ProcessPoolExecutor...) hears from its runner: as events of its own. A listener
  * that throws becomes a process warning and disturbs neither the other listeners nor the pool.
  */
-import type { EventEmitter } from 'node:events';
 import type { PoolObserver } from '../scheduler/task-runner';
 import { reportCallbackError } from './callback-warning';
 
-/** A pool's face, whatever its own events (a cluster's add some): an emitter whose listeners can be read. */
-type Emitter = Pick<EventEmitter, 'rawListeners'>;
+/** What a pool's face is, as far as telling its listeners goes: an event emitter of any typing of @types/node. */
+interface Listened {
+  rawListeners(event: string): Function[];
+}
 
-/** Call every listener of `event` with `args`; one that throws is reported and the others still run. */
-export function emitSafely(emitter: Emitter, event: string, ...args: unknown[]): void {
+/**
+ * Call every listener of `event` with `args`: the one way a face tells its listeners, its own events (a
+ * cluster's hosts coming and going) as well as its runner's. One that throws is reported; the others still run.
+ */
+export function emitSafely(emitter: Listened, event: string, ...args: unknown[]): void {
   for (const listener of emitter.rawListeners(event)) {
     try {
       (listener as (...values: unknown[]) => void).apply(emitter, args);
@@ -20,7 +24,7 @@ export function emitSafely(emitter: Emitter, event: string, ...args: unknown[]):
   }
 }
 
-export function observerFor(emitter: Emitter): PoolObserver {
+export function observerFor(emitter: Listened): PoolObserver {
   return {
     // The first children are forked in the constructor: their 'spawn' waits for the listeners added after it.
     spawn: (info) => process.nextTick(() => emitSafely(emitter, 'spawn', info)),

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { ResolvedPoolOptions } from '../options';
 import { Engine } from '../scheduler/engine';
 import type { PoolObserver, TaskRunner } from '../scheduler/task-runner';
+import type { Transport } from '../scheduler/worker';
 import { TaskResolver } from './task-resolver';
 
 /** Chunks per worker a lazily read input keeps submitted and not yet consumed: enough to keep every worker busy. */
@@ -19,12 +20,13 @@ export interface PoolSetup<R extends TaskRunner = TaskRunner> {
   taskTimeout: number | undefined;
 }
 
-export function createEngine(options: ResolvedPoolOptions, observer: PoolObserver): PoolSetup<Engine> {
+/** An engine whose workers `transport` makes: child processes or threads. */
+export function createEngine(options: ResolvedPoolOptions, observer: PoolObserver, transport: Transport): PoolSetup<Engine> {
   // Relative module paths resolve against the directory the pool is created in, whatever its `cwd`.
   const resolver = new TaskResolver(process.cwd(), options.module);
   const initializer = options.initializer === undefined ? null : resolver.resolve(options.initializer, 'initializer');
-  const token = randomUUID();
-  const runner = new Engine(options, { initializer, preload: resolver.defaultModule, token }, observer);
+  const init = { token: randomUUID(), initializer, initargs: options.initargs, serialization: options.serialization, preload: resolver.defaultModule };
+  const runner = new Engine(options, init, observer, transport);
   return { runner, resolver, taskTimeout: options.taskTimeout };
 }
 

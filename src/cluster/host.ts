@@ -16,6 +16,7 @@ import { EventEmitter } from 'node:events';
 import os from 'node:os';
 import pDefer from 'p-defer';
 import { createEngine } from '../calls/pool-setup';
+import { ProcessTransport } from '../transports/process/process-transport';
 import type { TaskResolver } from '../calls/task-resolver';
 import { invalidArgument, withCode } from '../errors';
 import { BrokenPoolError } from '../index';
@@ -150,7 +151,7 @@ export class Host extends EventEmitter<HostEvents> {
       event: () => {
         // Each task's events go to its job (HostRun.eventFor).
       },
-    });
+    }, new ProcessTransport(resolved));
     this.#engine = setup.runner;
     this.#resolver = setup.resolver;
     const ignore = () => {
@@ -169,7 +170,7 @@ export class Host extends EventEmitter<HostEvents> {
 
   /** Pids of the host's live children. */
   get pids(): number[] {
-    return this.#engine.pids;
+    return this.#engine.workers.map((worker) => (worker as ChildInfo).pid);
   }
 
   /**

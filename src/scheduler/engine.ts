@@ -1,36 +1,38 @@
 /**
- * The scheduler under both faces of the library (Pool and ProcessPoolExecutor): it owns the children, the
- * queue of tasks and the pool's lifecycle, and answers every child's request for work.
+ * The scheduler under every local pool (Pool, ThreadPool and their executors): the pool's state and its
+ * public operations. Where tasks go is the dispatcher's (dispatch.ts), the workers' lifecycle the
+ * supervisor's (supervisor.ts), and what a worker is, process or thread, the transport's (worker.ts).
  *
- *     calls ──submit──▶ queue ──dispatch──▶ child handles ══IPC══▶ children
- *       ▲                 ▲  ◀──revoke (progress page)──┘  │           │
- *       └───── settle ◀───┴──────── results ◀══════════════╧═══════════┘
- *                         └──────── exit policy ◀── a child's exit
+ *     calls ──submit──▶ queue ──dispatch──▶ worker handles ══transport══▶ workers
+ *       ▲                 ▲  ◀──revoke (progress page)──┘  │                 │
+ *       └───── settle ◀───┴──────── results ◀══════════════╧═════════════════┘
+ *                         └──────── exit policy ◀── a worker's exit (supervisor)
  *
- * - Children pull: each asks for tasks (credits) and is sent no more than it asked for. A child asks for
- *   one at a time until it proves that waiting for the next one costs it (child/credit-window.ts).
- * - The parent keeps what it has not handed out, and takes back what a child holds but has not begun when
- *   another child goes idle with nothing left in the queue: no task waits behind a long one while a child
- *   idles. The progress page makes taking back instant, even from a child in a long synchronous task.
- * - A child's exit goes through the exit policy, which decides which tasks fail and which run elsewhere.
+ * - Workers pull: each asks for tasks (credits) and is sent no more than it asked for. A worker asks for
+ *   one at a time until it proves that waiting for the next one costs it (workers/credit-window.ts).
+ * - The parent keeps what it has not handed out, and takes back what a worker holds but has not begun when
+ *   another worker goes idle with nothing left in the queue: no task waits behind a long one while a worker
+ *   idles. The progress page makes taking back instant, even from a worker in a long synchronous task.
+ * - A worker's exit goes through the exit policy, which decides which tasks fail and which run elsewhere.
  */
 import type { Readable } from 'node:stream';
 import pDefer from 'p-defer';
 import { BrokenPoolError, PoolStateError, TimeoutError } from '../errors';
-import type { PoolStats } from '../events';
+import type { PoolStats, WorkerInfo } from '../events';
 import type { ResolvedPoolOptions } from '../options';
 import type { ChunkValues } from '../shared/packing';
-import { PROTOCOL_VERSION, tag, type ChildMessage } from '../shared/protocol';
-import { findUnsendable, unsendableError } from '../shared/sendable';
+import { SharedMemory } from '../shared/shared-memory';
+import { PROTOCOL_VERSION, tag, type ChildMessage, type WireResult } from '../shared/protocol';
+import { applyPatches, closeEncoding, decode, encode, type BlockPatch, type Encoding, type Envelope } from '../shared/value-codec';
 import { fromWireError } from '../shared/wire-error';
-import { ChildHandle, REAL_CHILDREN, type ChildFactory, type ChildSetup, type ExitInfo, type HeldAtExit } from './child-handle';
-import { decideExit, type ExitReason, type StopReason } from './exit-policy';
-import { OutputLines } from './output-lines';
-import type { ParentDeathGuard } from './orphan-guard';
-import { Task } from './task';
+import { Dispatcher } from './dispatch';
+import type { StopReason } from './exit-policy';
+import { Supervisor, workerName } from './supervisor';
+import type { Task } from './task';
 import type { OpenInput, PoolObserver, PoolState, TaskRunner } from './task-runner';
-import { TaskQueue } from './task-queue';
 import { startTimer } from './timer';
+import type { InitBody, Transport } from './worker';
+import type { ExitInfo, HeldAtExit, WorkerHandle, WorkerOwner } from './worker-handle';
 
 const TRANSITIONS: Record<PoolState, readonly PoolState[]> = {
   running: ['closed', 'terminated', 'broken'],
@@ -46,42 +48,43 @@ interface BreakReason {
   cause?: unknown;
 }
 
-export class Engine implements TaskRunner {
+export class Engine implements TaskRunner, WorkerOwner {
   #state: PoolState = 'running';
   readonly #options: ResolvedPoolOptions;
-  readonly #childSetup: ChildSetup;
-  readonly #factory: ChildFactory;
-  readonly #children = new Set<ChildHandle>();
-  readonly #queue = new TaskQueue();
-  /** Tasks in the queue that are still wanted (finished ones stay in it until they reach the front). */
-  #queued = 0;
-  /** Unfinished tasks plus open inputs: while above zero the children keep the parent alive. */
+  readonly #dispatcher: Dispatcher;
+  readonly #supervisor: Supervisor;
+  /** Unfinished tasks plus open inputs: while above zero the workers keep the parent alive. */
   #pending = 0;
   /** Calls still reading their input (imap): they may submit more even after `close()`. */
   readonly #openInputs = new Set<OpenInput>();
   #breakReason: BreakReason | undefined;
-  /** Children in a row that died before answering a first task. */
-  #startFailures = 0;
   readonly #allExited = pDefer<void>();
-  readonly #orphanGuard: ParentDeathGuard;
+  /** Every worker has exited and none will start: set once, by #exited(). */
+  #allGone = false;
   readonly #observer: PoolObserver;
-  /** The children's output, where it is piped to the pool. */
-  readonly #stdout: OutputLines | undefined;
-  readonly #stderr: OutputLines | undefined;
-  readonly #counts = { completed: 0, failed: 0, spawned: 0, crashed: 0 };
+  readonly #counts = { completed: 0, failed: 0 };
+  /** Ids of the SharedMemory blocks this pool's workers may hold: their closing is passed on to the workers. */
+  readonly #blockIds = new Set<string>();
+  readonly #stopWatchingBlocks: () => void;
+  /** The initializer's arguments as they travel, where they carry blocks or large parts: kept for every worker. */
+  readonly #initargs: Encoding | undefined;
 
-  constructor(options: ResolvedPoolOptions, childSetup: ChildSetup, observer: PoolObserver, factory: ChildFactory = REAL_CHILDREN) {
+  constructor(options: ResolvedPoolOptions, init: InitBody, observer: PoolObserver, transport: Transport) {
     this.#options = options;
-    this.#childSetup = childSetup;
     this.#observer = observer;
-    this.#factory = factory;
-    if (options.stdout === 'pipe') this.#stdout = new OutputLines();
-    if (options.stderr === 'pipe') this.#stderr = new OutputLines();
-    // Without the guard's shell, children must watch for their parent's death themselves, those already
-    // started too.
-    this.#orphanGuard = factory.orphanGuard(() => {
-      for (const child of this.#children) child.send(tag({ type: 'pool:watch-parent' }));
+    this.#initargs = encode(init.initargs, { serialization: options.serialization, outOfBand: transport.outOfBand });
+    if (this.#initargs !== undefined) {
+      for (const block of this.#initargs.blocks) block.retain();
+      this.onBlocksSent(this.#initargs.blocks);
+      init = { ...init, initargs: [], initargsEncoded: this.#initargs.envelope };
+    }
+    this.#stopWatchingBlocks = SharedMemory.onClose((id) => this.#blockClosed(id));
+    this.#dispatcher = new Dispatcher(options.serialization, {
+      unsendable: (task, error) => this.#settle(task, error),
+      sending: () => transport.sending(),
+      sent: (task) => (task.timer = startTimer(task.timeout!, () => this.#timedOut(task))),
     });
+    this.#supervisor = new Supervisor(options, init, transport, this, observer);
     this.#replenish();
   }
 
@@ -93,27 +96,19 @@ export class Engine implements TaskRunner {
     return this.#options.processes;
   }
 
-  /** Pids of the live children, for diagnostics and tests. */
-  get pids(): number[] {
-    return [...this.#children].flatMap((child) => (child.pid === undefined ? [] : [child.pid]));
+  /** The live workers' `{ pid }` or `{ threadId }`, for diagnostics and tests. */
+  get workers(): WorkerInfo[] {
+    return this.#supervisor.infos;
   }
 
-  /** The children's stdout and stderr as streams of lines, where the options pipe them. */
+  /** The workers' stdout and stderr as streams of lines, where the options pipe them. */
   get output(): { stdout: Readable | null; stderr: Readable | null } {
-    return { stdout: this.#stdout?.stream ?? null, stderr: this.#stderr?.stream ?? null };
+    return this.#supervisor.output;
   }
 
   stats(): PoolStats {
-    const stats: PoolStats = { processes: 0, starting: 0, idle: 0, busy: 0, queued: this.#queued, running: 0, ...this.#counts };
-    for (const child of this.#children) {
-      stats.processes++;
-      if (child.state === 'starting') stats.starting++;
-      else if (child.heldCount > 0) stats.busy++;
-      else stats.idle++;
-      const waiting = child.notStarted();
-      stats.queued += waiting;
-      stats.running += child.heldCount - waiting;
-    }
+    const stats: PoolStats = { processes: 0, starting: 0, idle: 0, busy: 0, queued: this.#dispatcher.queued, running: 0, ...this.#counts, spawned: 0, crashed: 0 };
+    this.#supervisor.count(stats);
     return stats;
   }
 
@@ -127,33 +122,39 @@ export class Engine implements TaskRunner {
       task.sink.rejectTask(task, this.#stoppedError());
       return;
     }
+    try {
+      task.retainBlocks();
+    } catch (error) {
+      // A SharedMemory closed before the call: the call's mistake, and the call's alone.
+      task.finish();
+      task.sink.rejectTask(task, error);
+      return;
+    }
     this.#addPending(1);
-    task.enqueue();
-    this.#queue.push(task);
-    this.#queued++;
+    this.#dispatcher.push(task);
     this.#dispatch();
   }
 
   /**
    * Reject a task with `reason` (its call's signal was aborted). One that has not started is dropped and no
-   * child is harmed; a running one's child is stopped and replaced.
+   * worker is harmed; a running one's worker is stopped and replaced.
    */
   abort(task: Task, reason: unknown): void {
     if (task.state === 'done') return;
-    const child = task.holder;
-    const started = !this.#takeBack(task);
+    const worker = task.holder;
+    const started = !this.#dispatcher.takeBack(task);
     // Dropped before it started, it was cancelled rather than failed.
     this.#settle(task, reason, undefined, undefined, undefined, started);
-    if (started && child !== undefined) this.#stopRunning(child, task, 'abort');
+    if (started && worker !== undefined) this.#stopRunning(worker, task, 'abort');
     this.#dispatch();
   }
 
   /**
    * Drop a task that has not started: true if it never will (wherever it waited: in the queue or held
-   * ahead by a child), false if a child may have begun it, which then goes on.
+   * ahead by a worker), false if a worker may have begun it, which then goes on.
    */
   cancel(task: Task): boolean {
-    if (task.state === 'done' || !this.#takeBack(task)) return false;
+    if (task.state === 'done' || !this.#dispatcher.takeBack(task)) return false;
     this.#finish(task);
     this.#dispatch();
     return true;
@@ -161,14 +162,14 @@ export class Engine implements TaskRunner {
 
   /**
    * The task's call no longer wants it: cancel it if it has not started; if it has, it runs to its end in its
-   * child and its outcome is ignored.
+   * worker and its outcome is ignored.
    */
   discard(task: Task): void {
     if (this.cancel(task) || task.state === 'done') return;
     this.#finish(task);
   }
 
-  /** Whether a child has begun the task and it is not finished. */
+  /** Whether a worker has begun the task and it is not finished. */
   running(task: Task): boolean {
     return task.state === 'held' && task.started;
   }
@@ -188,218 +189,88 @@ export class Engine implements TaskRunner {
   close(): void {
     if (this.#state !== 'running') return;
     this.#transition('closed');
-    this.#refreshRefs();
+    this.#supervisor.ref(this.#keepsAlive());
     for (const input of [...this.#openInputs]) input.poolClosed();
     this.#retireIfDone();
   }
 
   terminate(): void {
     if (this.#state === 'terminated' || this.#state === 'broken') {
-      for (const child of this.#children) child.stop('terminate');
+      for (const worker of this.#supervisor.workers) worker.stop('terminate');
       return;
     }
     this.#transition('terminated');
     this.#stopEverything('terminate', () => new PoolStateError('The pool was terminated before this task finished.'));
   }
 
-  /** Resolves once every child has exited; only after `close()` or `terminate()` (or once broken). */
+  /** Resolves once every worker has exited; only after `close()` or `terminate()` (or once broken). */
   join(): Promise<void> {
     if (this.#state === 'running') {
-      return Promise.reject(new PoolStateError('join() waits for the children to exit: call close() or terminate() first.'));
+      return Promise.reject(new PoolStateError('join() waits for the workers to exit: call close() or terminate() first.'));
     }
     return this.#allExited.promise;
   }
 
-  // --- Dispatch -------------------------------------------------------------------------------------
+  // --- What the workers say -------------------------------------------------------------------------
 
-  /**
-   * Hand queued tasks to children that asked for work, those that hold nothing first. A child holds as many
-   * as it asked for, but no more than its share of the queue among the children that take tasks or soon
-   * will (those still starting count too), so that a few tasks are spread rather than piled on the first.
-   * With the queue empty, an idle child takes over tasks another holds ahead of its turn.
-   */
-  #dispatch(): void {
-    for (;;) {
-      const head = this.#nextQueued();
-      if (head === undefined) {
-        if (this.#rebalance()) continue;
-        break;
-      }
-      const share = this.#share();
-      const child = this.#pickChild(head, share);
-      if (child === undefined) break;
-      this.#sendTo(child, this.#takeBatch(Math.min(child.credits, child.room, share - child.heldCount)));
-    }
-    // Below `processes`, tasks left waiting start more children; children left idle retire in time.
-    if (this.#children.size < this.#options.processes) this.#replenish();
-    this.#armIdleTimers();
-    this.#retireIfDone();
+  onBlocksSent(blocks: SharedMemory[]): void {
+    for (const block of blocks) this.#blockIds.add(block.id);
   }
 
-  /** The first queued task still wanted, dropping the finished ones before it. */
-  #nextQueued(): Task | undefined {
-    let task = this.#queue.peek();
-    while (task !== undefined && task.state === 'done') {
-      this.#queue.shift();
-      task = this.#queue.peek();
-    }
-    return task;
-  }
-
-  /** The child to send `task` to, among those holding less than `share`: one that holds nothing if there is one. */
-  #pickChild(task: Task, share: number): ChildHandle | undefined {
-    let busy: ChildHandle | undefined;
-    for (const child of this.#children) {
-      if (child.heldCount >= share || !child.takes(task)) continue;
-      if (child.heldCount === 0) return child;
-      if (busy === undefined || child.heldCount < busy.heldCount) busy = child;
-    }
-    return busy;
+  /** A block closed here: the workers that may hold it let go of it too. */
+  #blockClosed(id: string): void {
+    if (!this.#blockIds.delete(id)) return;
+    for (const worker of this.#supervisor.workers) worker.send(tag({ type: 'pool:blocks-closed', ids: [id] }));
   }
 
   /**
-   * How many tasks a child may hold: an even split of the queue and what they hold already among the
-   * children that take tasks or soon will. Children still starting count, so that the first one ready
-   * does not take everything.
+   * A value a worker sent, as this process sees it: decoded where it came in an envelope, whose segment the
+   * worker is then told it may close. @throws what decoding throws (a segment or block the worker no longer holds).
    */
-  #share(): number {
-    let takers = 0;
-    let work = this.#queued;
-    for (const child of this.#children) {
-      if (child.state === 'starting' || (child.state === 'ready' && child.credits > 0 && child.room > 0)) {
-        takers++;
-        work += child.heldCount;
-      }
-    }
-    return Math.ceil(work / Math.max(1, takers));
-  }
-
-  /** Up to `limit` tasks from the front of the queue; a task with a clock only as the first. */
-  #takeBatch(limit: number): Task[] {
-    const batch: Task[] = [this.#queue.shift()!];
-    this.#queued--;
-    while (batch.length < limit) {
-      const task = this.#nextQueued();
-      if (task === undefined || task.urgent) break;
-      batch.push(this.#queue.shift()!);
-      this.#queued--;
-    }
-    return batch;
-  }
-
-  #sendTo(child: ChildHandle, batch: Task[]): void {
-    batch = batch.filter((task) => this.#sendable(task));
-    if (batch.length === 0) return;
-    this.#orphanGuard.start();
-    const error = child.sendTasks(batch);
-    if (error !== undefined) {
-      // Nothing was written: send them one by one, and only those that cannot be sent fail.
-      if (batch.length > 1) {
-        for (const task of batch) this.#sendTo(child, [task]);
-      } else {
-        this.#settle(batch[0], unsendableError('The task arguments', error.message, error));
-      }
-      return;
-    }
-    // A task with a clock went to a child that held nothing: it starts now.
-    const first = batch[0];
-    if (first.timeout !== undefined) first.timer = startTimer(first.timeout, () => this.#timedOut(first));
-  }
-
-  /** Fail a task whose arguments the child could not take: see findUnsendable. */
-  #sendable(task: Task): boolean {
-    if (task.inputs instanceof Float64Array) return true;
-    const problem = findUnsendable(task.inputs, this.#options.serialization, 'arguments');
-    if (problem !== undefined) this.#settle(task, unsendableError('The task arguments', problem));
-    return problem === undefined;
-  }
-
-  /**
-   * With the queue empty and a child idle, take back half of what the child holding the most has not begun,
-   * from the end of its line, and queue it for the idle one. True if anything was taken.
-   */
-  #rebalance(): boolean {
-    let idle: ChildHandle | undefined;
-    for (const child of this.#children) {
-      if (child.heldCount === 0 && child.state === 'ready' && child.credits > 0 && child.room > 0) {
-        idle = child;
-        break;
-      }
-    }
-    if (idle === undefined) return false;
-    let victim: ChildHandle | undefined;
-    let most = 0;
-    for (const child of this.#children) {
-      if (child.heldCount < 2) continue; // one it holds is running, or about to
-      const waiting = child.notStarted();
-      if (waiting > most) [victim, most] = [child, waiting];
-    }
-    if (victim === undefined) return false;
-    const wanted = Math.min(Math.ceil(most / 2), idle.credits, idle.room);
-    const taken: Task[] = [];
-    for (const task of [...victim.held].reverse()) {
-      if (taken.length === wanted || !victim.revoke(task)) break;
-      taken.unshift(task);
-    }
-    this.#requeue(taken);
-    return taken.length > 0;
-  }
-
-  /**
-   * Take a task back from the queue or from the child holding it, unless a child may have begun it. The
-   * task is then loose, and the caller finishes it.
-   */
-  #takeBack(task: Task): boolean {
-    switch (task.state) {
-      case 'queued':
-        // It stays in the queue, which skips it once it is finished.
-        this.#queued--;
-        return true;
-      case 'loose':
-        return true;
-      case 'held':
-        return task.holder!.revoke(task);
-      case 'done':
-        return false;
+  #received(worker: WorkerHandle, encoded: Envelope): unknown {
+    const segment = encoded.segment;
+    try {
+      const { value, blocks } = decode(encoded, this.#options.serialization);
+      this.onBlocksSent(blocks);
+      return value;
+    } finally {
+      if (segment !== undefined && segment.fd >= 0) worker.send(tag({ type: 'pool:release', segments: [segment] }));
     }
   }
 
-  // --- Messages from children -----------------------------------------------------------------------
-
-  onChildMessage(child: ChildHandle, message: ChildMessage): void {
+  onWorkerMessage(worker: WorkerHandle, message: ChildMessage): void {
     switch (message.type) {
       case 'pool:ready':
-        child.addCredits(message.credits);
+        worker.addCredits(message.credits);
         this.#dispatch();
         return;
       case 'pool:results': {
-        child.addCredits(message.credits);
+        worker.addCredits(message.credits);
         for (const id of message.dropped ?? []) {
           // Dropped unrun because another task of its call failed: the call ends, and drops the rest itself.
-          const task = child.heldTask(id);
+          const task = worker.heldTask(id);
           if (task === undefined) continue;
-          child.answered(task, false);
+          worker.answered(task, false);
           if (task.state !== 'done') this.#finish(task);
         }
         const skipped: Task[] = [];
         for (const id of message.skipped ?? []) {
-          // Taken back while the child was claiming it: it did not run, so it runs elsewhere.
-          const task = child.heldTask(id);
+          // Taken back while the worker was claiming it: it did not run, so it runs elsewhere.
+          const task = worker.heldTask(id);
           if (task === undefined) continue;
-          child.answered(task, false);
+          worker.answered(task, false);
           if (task.state !== 'done') skipped.push(task);
         }
-        this.#requeue(skipped);
+        this.#dispatcher.requeue(skipped);
         for (const result of message.results) {
-          const task = child.heldTask(result.id);
+          const task = worker.heldTask(result.id);
           if (task === undefined) continue;
-          child.answered(task, true);
-          this.#startFailures = 0;
-          if ('values' in result) this.#settle(task, undefined, result.values);
-          else this.#settle(task, fromWireError(result.error, this.#options.errorClasses), undefined, result.index, result.done);
+          worker.answered(task, true);
+          this.#supervisor.answered();
+          this.#settleResult(worker, task, result);
         }
-        if (child.spent) {
-          child.retire('recycle');
+        if (worker.spent) {
+          worker.retire('recycle');
           this.#replenish();
         }
         this.#dispatch();
@@ -408,92 +279,151 @@ export class Engine implements TaskRunner {
       case 'pool:init-error': {
         const cause = fromWireError(message.error, this.#options.errorClasses);
         this.#break({
-          message: `The pool's initializer failed in child ${child.pid}: ${cause.message}`,
-          exit: { pid: child.pid },
+          message: `The pool's initializer failed in the ${workerName(worker.info)}: ${cause.message}`,
+          exit: { info: worker.info },
           cause,
         });
         return;
       }
       case 'pool:event': {
-        if (child.pid === undefined) return;
-        const info = { pid: child.pid };
-        const task = child.heldTask(message.id);
-        if (task !== undefined && task.state !== 'done') task.sink.eventFor?.(task, message.value, info);
-        this.#observer.event(message.value, info);
+        const info = worker.info;
+        if (info === undefined) return;
+        let value = message.value;
+        if (message.encoded !== undefined) {
+          try {
+            value = this.#received(worker, message.encoded);
+          } catch {
+            // The worker is gone, with the segment of its event: the event is lost with it.
+            return;
+          }
+        }
+        const task = worker.heldTask(message.id);
+        if (task !== undefined && task.state !== 'done') task.sink.eventFor?.(task, value, info);
+        this.#observer.event(value, info);
         return;
       }
       case 'pool:fatal':
-        child.diedOf(fromWireError(message.error, this.#options.errorClasses));
+        worker.diedOf(fromWireError(message.error, this.#options.errorClasses));
         return;
     }
   }
 
-  onProtocolMismatch(child: ChildHandle, version: unknown): void {
+  onProtocolMismatch(worker: WorkerHandle, version: unknown): void {
     this.#break({
       message:
-        `The child script (pid ${child.pid}) speaks protocol version ${String(version)}, this pool version ` +
-        `${PROTOCOL_VERSION}: it comes from another release of forkpool. Rebuild, or point \`childScript\` at the ` +
-        'child script of this release.',
-      exit: { pid: child.pid },
+        `The ${workerName(worker.info)} speaks protocol version ${String(version)}, this pool version ` +
+        `${PROTOCOL_VERSION}: its script comes from another release of forkpool. Rebuild, or point \`childScript\` ` +
+        'at the child script of this release.',
+      exit: { info: worker.info },
     });
   }
 
-  onChildExit(child: ChildHandle, exit: ExitInfo, held: HeldAtExit[]): void {
-    this.#children.delete(child);
-    this.#orphanGuard.forget(exit.pid);
+  onWorkerExit(worker: WorkerHandle, exit: ExitInfo, held: HeldAtExit[]): void {
+    const end = this.#supervisor.exited(worker, exit, held);
     if (exit.spawnError !== undefined) {
-      // A fork that failed (no such cwd, no processes left) fails the same way for every replacement.
-      this.#break({ message: `A child process could not be started: ${exit.spawnError.message}`, exit, cause: exit.spawnError });
+      // A start that failed (no such cwd, no processes left) fails the same way for every replacement.
+      this.#break({ message: `A worker could not be started: ${exit.spawnError.message}`, exit, cause: exit.spawnError });
     }
-    const decision = decideExit({
-      stopReason: child.stopReason,
-      answeredOne: child.answeredOne,
-      held: held.map(({ task, started }) => ({ task, started, done: task.state === 'done' })),
-      onWorkerCrash: this.#options.onWorkerCrash,
-      startFailures: this.#startFailures,
-    });
-    this.#startFailures = decision.startFailures;
-    let message = describeExit(exit, child, held, decision.reason);
-    if (decision.breakPool) message += ' The pool is broken: every pending and later task fails.';
-    const reason: BreakReason = { message, exit, cause: child.fatalError };
-    for (const task of decision.fail) this.#settle(task, this.#brokenError(reason));
-    if (decision.breakPool) this.#break(reason);
-    this.#requeue(decision.requeue);
-    if (decision.reason === 'crashed') this.#counts.crashed++;
-    if (exit.pid !== undefined) this.#observer.exit({ pid: exit.pid, exitCode: exit.exitCode, signal: exit.signal, reason: decision.reason });
+    let message = end.message;
+    if (end.breakPool) message += ' The pool is broken: every pending and later task fails.';
+    const reason: BreakReason = { message, exit, cause: worker.fatalError };
+    for (const task of end.fail) this.#settle(task, this.#brokenError(reason));
+    if (end.breakPool) this.#break(reason);
+    this.#dispatcher.requeue(end.requeue);
+    if (exit.info !== undefined) this.#observer.exit({ ...exit.info, exitCode: exit.exitCode, signal: exit.signal, reason: end.reason });
     this.#replenish();
     this.#dispatch();
-    if (this.#children.size === 0 && this.#state !== 'running') this.#exited();
+    if (this.#supervisor.size === 0 && this.#state !== 'running') this.#exited();
+  }
+
+  /** A task's outcome as its worker sent it: its values or its error, decoded where they came in envelopes. */
+  #settleResult(worker: WorkerHandle, task: Task, result: WireResult): void {
+    let values: ChunkValues | undefined;
+    try {
+      // The blocks the task carried in copy mode: their contents, as the task left them, go back in place.
+      if (result.writeBack !== undefined) applyPatches(this.#received(worker, result.writeBack) as BlockPatch[]);
+      values = result.encoded === undefined ? ('values' in result ? result.values : result.done) : (this.#received(worker, result.encoded) as ChunkValues);
+    } catch (error) {
+      this.#settle(task, error);
+      return;
+    }
+    if ('values' in result) this.#settle(task, undefined, values);
+    else this.#settle(task, fromWireError(result.error, this.#options.errorClasses), undefined, result.index, values);
+  }
+
+  // --- Dispatch and the workers' numbers ------------------------------------------------------------
+
+  /** Hand queued tasks to the workers that asked; below `processes`, start more; let idle ones go in time. */
+  #dispatch(): void {
+    this.#dispatcher.dispatch(this.#supervisor.workers);
+    if (this.#supervisor.size < this.#options.processes) this.#replenish();
+    if (this.#state === 'running') this.#supervisor.armIdleTimers();
+    this.#retireIfDone();
+  }
+
+  /** Keep as many workers as the pool needs: while it runs, or is closed with work left. */
+  #replenish(): void {
+    const wanted = this.#state === 'running' || (this.#state === 'closed' && this.#hasWork());
+    const error = this.#supervisor.replenish(wanted, this.#dispatcher.queued, this.#keepsAlive());
+    if (error !== undefined) {
+      this.#break({ message: `A worker could not be started: ${error.message}`, exit: {}, cause: error });
+    }
+  }
+
+  /** Once a closed pool has nothing left to run, let its workers go. */
+  #retireIfDone(): void {
+    if (this.#state !== 'closed' || this.#hasWork()) return;
+    this.#supervisor.retireAll('close');
+    if (this.#supervisor.size === 0) this.#exited();
+  }
+
+  /** Every worker has exited, for good. */
+  #exited(): void {
+    if (this.#allGone) return;
+    this.#allGone = true;
+    this.#supervisor.close();
+    this.#stopWatchingBlocks();
+    if (this.#initargs !== undefined) {
+      closeEncoding(this.#initargs);
+      for (const block of this.#initargs.blocks) block.release();
+    }
+    this.#allExited.resolve();
+  }
+
+  #hasWork(): boolean {
+    if (this.#dispatcher.queued > 0 || this.#openInputs.size > 0) return true;
+    for (const worker of this.#supervisor.workers) if (worker.heldCount > 0) return true;
+    return false;
   }
 
   // --- Faults ---------------------------------------------------------------------------------------
 
   #timedOut(task: Task): void {
-    const child = task.holder!;
+    const worker = task.holder!;
     this.#settle(task, new TimeoutError(`The task did not finish within its timeout of ${task.timeout} ms.`, task.timeout!));
-    this.#stopRunning(child, task, 'timeout');
+    this.#stopRunning(worker, task, 'timeout');
     this.#dispatch();
   }
 
   /**
-   * `child` began `target`, which the pool gave up (a timeout, an abort): stop the child, but harm no other
-   * task. What it holds behind the target is taken back first; if it has begun any of that, the target is
-   * over already and the child is left alone.
+   * `worker` began `target`, which the pool gave up (a timeout, an abort): stop the worker, but harm no
+   * other task. What it holds behind the target is taken back first; if it has begun any of that, the target
+   * is over already and the worker is left alone.
    */
-  #stopRunning(child: ChildHandle, target: Task, reason: StopReason): void {
-    const behind = [...child.held].filter((task) => task.seq > target.seq);
+  #stopRunning(worker: WorkerHandle, target: Task, reason: StopReason): void {
+    const behind = [...worker.held].filter((task) => task.seq > target.seq);
     const taken: Task[] = [];
     let targetOver = false;
     for (const task of behind.reverse()) {
-      if (!child.revoke(task)) {
+      if (!worker.revoke(task)) {
         targetOver = true;
         break;
       }
       taken.unshift(task);
     }
-    this.#requeue(taken);
+    this.#dispatcher.requeue(taken);
     if (targetOver) return;
-    child.stop(reason);
+    worker.stop(reason);
     this.#replenish();
   }
 
@@ -505,7 +435,8 @@ export class Engine implements TaskRunner {
   }
 
   #brokenError(reason: BreakReason): BrokenPoolError {
-    return new BrokenPoolError(reason.message, reason.exit, reason.cause === undefined ? undefined : { cause: reason.cause });
+    const { info, exitCode, signal } = reason.exit;
+    return new BrokenPoolError(reason.message, { ...info, exitCode, signal }, reason.cause === undefined ? undefined : { cause: reason.cause });
   }
 
   /** The error for a task submitted to a pool that no longer runs tasks. */
@@ -515,118 +446,15 @@ export class Engine implements TaskRunner {
       : new PoolStateError('The pool was terminated; it runs no more tasks.');
   }
 
-  /** Stop every child and reject every unfinished task, each with an error of its own. */
+  /** Stop every worker and reject every unfinished task, each with an error of its own. */
   #stopEverything(reason: StopReason, errorFor: () => Error): void {
-    this.#refreshRefs();
-    for (const child of this.#children) {
-      for (const task of child.held) this.#settle(task, errorFor());
-      child.stop(reason);
+    this.#supervisor.ref(this.#keepsAlive());
+    for (const worker of this.#supervisor.workers) {
+      for (const task of worker.held) this.#settle(task, errorFor());
+      worker.stop(reason);
     }
-    for (const task of this.#queue.drain()) this.#settle(task, errorFor());
-    this.#queued = 0;
-    if (this.#children.size === 0) this.#exited();
-  }
-
-  // --- Children's lifecycle -------------------------------------------------------------------------
-
-  /**
-   * Keep `minProcesses` children able to take tasks while the pool has, or may get, work, and start more,
-   * up to `processes`, while tasks wait that the children there are will not take soon.
-   */
-  #replenish(): void {
-    const wanted = this.#state === 'running' || (this.#state === 'closed' && this.#hasWork());
-    if (!wanted) return;
-    let able = this.#ableCount();
-    // Children that will take a task the moment it is queued: those starting, and those holding none.
-    let free = 0;
-    for (const child of this.#children) {
-      if (child.state === 'starting' || (child.state === 'ready' && child.heldCount === 0)) free++;
-    }
-    const demand = able + Math.max(0, this.#queued - free);
-    const target = Math.min(this.#options.processes, Math.max(this.#options.minProcesses, demand));
-    for (; able < target; able++) if (!this.#fork()) return;
-  }
-
-  /** Start one child; false if the fork failed, which breaks the pool. */
-  #fork(): boolean {
-    let child: ChildHandle;
-    try {
-      child = new ChildHandle(this.#options, this.#childSetup, this.#orphanGuard.childrenWatch, this, this.#factory);
-    } catch (error) {
-      // Out of descriptors or processes: the replacements would fail alike.
-      this.#break({ message: `A child process could not be started: ${(error as Error).message}`, exit: {}, cause: error });
-      return false;
-    }
-    child.ref(this.#keepsAlive());
-    this.#children.add(child);
-    this.#orphanGuard.watch(child.pid);
-    const { stdout, stderr } = child.output;
-    if (stdout !== null) this.#stdout?.add(stdout);
-    if (stderr !== null) this.#stderr?.add(stderr);
-    if (child.pid !== undefined) {
-      this.#counts.spawned++;
-      this.#observer.spawn({ pid: child.pid });
-    }
-    return true;
-  }
-
-  /**
-   * Children beyond `minProcesses` that hold nothing retire after `idleTimeout`; one given a task in the
-   * meantime stays (sending it a task disarms its timer).
-   */
-  #armIdleTimers(): void {
-    const { idleTimeout, minProcesses } = this.#options;
-    if (idleTimeout === undefined || this.#state !== 'running' || this.#ableCount() <= minProcesses) return;
-    for (const child of this.#children) {
-      if (child.state !== 'ready' || child.heldCount > 0 || child.idleTimerArmed) continue;
-      child.armIdleTimer(idleTimeout, () => this.#idled(child));
-    }
-  }
-
-  #idled(child: ChildHandle): void {
-    if (child.state !== 'ready' || child.heldCount > 0 || this.#ableCount() <= this.#options.minProcesses) return;
-    child.retire('idle');
-  }
-
-  /** Children that take tasks, or soon will: those neither retiring nor stopping. */
-  #ableCount(): number {
-    let able = 0;
-    for (const child of this.#children) if (child.state === 'starting' || child.state === 'ready') able++;
-    return able;
-  }
-
-  /** Once a closed pool has nothing left to run, let its children go. */
-  #retireIfDone(): void {
-    if (this.#state !== 'closed' || this.#hasWork()) return;
-    for (const child of this.#children) child.retire('close');
-    if (this.#children.size === 0) this.#exited();
-  }
-
-  /** Every child has exited, for good. */
-  #exited(): void {
-    this.#orphanGuard.close();
-    // Each child's 'close' came after its output had ended: nothing more will be read.
-    this.#stdout?.end();
-    this.#stderr?.end();
-    this.#allExited.resolve();
-  }
-
-  #hasWork(): boolean {
-    if (this.#queued > 0 || this.#openInputs.size > 0) return true;
-    for (const child of this.#children) if (child.heldCount > 0) return true;
-    return false;
-  }
-
-  /**
-   * Put loose tasks back at the front of the queue, in the given order: they were submitted before the rest.
-   * One finished meanwhile (its call ended while another of its tasks settled) stays out.
-   */
-  #requeue(tasks: Task[]): void {
-    const loose = tasks.filter((task) => task.state === 'loose');
-    if (loose.length === 0) return;
-    for (const task of loose) task.enqueue();
-    this.#queue.unshift(loose);
-    this.#queued += loose.length;
+    for (const task of this.#dispatcher.drain()) this.#settle(task, errorFor());
+    if (this.#supervisor.size === 0) this.#exited();
   }
 
   // --- Settling -------------------------------------------------------------------------------------
@@ -659,12 +487,7 @@ export class Engine implements TaskRunner {
   #addPending(delta: number): void {
     const before = this.#pending > 0;
     this.#pending += delta;
-    if (before !== this.#pending > 0) this.#refreshRefs();
-  }
-
-  #refreshRefs(): void {
-    const keepAlive = this.#keepsAlive();
-    for (const child of this.#children) child.ref(keepAlive);
+    if (before !== this.#pending > 0) this.#supervisor.ref(this.#keepsAlive());
   }
 
   #transition(to: PoolState): void {
@@ -673,19 +496,4 @@ export class Engine implements TaskRunner {
     }
     this.#state = to;
   }
-}
-
-/** What became of a child, for the BrokenPoolError of the tasks it took with it. */
-function describeExit(exit: ExitInfo, child: ChildHandle, held: HeldAtExit[], reason: string): string {
-  if (reason === 'timeout' || reason === 'aborted') {
-    return `The child process (pid ${exit.pid}) running this task was stopped (${reason}).`;
-  }
-  const how = exit.signal !== null ? `was killed by signal ${exit.signal}` : `exited with code ${exit.exitCode}`;
-  const doing = held.some((h) => h.started)
-    ? 'while running a task'
-    : child.answeredOne
-      ? 'while idle'
-      : 'before it had finished a first task';
-  const why = child.fatalError === undefined ? '' : ` It died of an uncaught error: ${child.fatalError.message}`;
-  return `A child process (pid ${exit.pid}) ${how} ${doing}.${why}`;
 }

@@ -4,8 +4,10 @@
 import { withCode } from '../errors';
 import type { WorkerInfo } from '../events';
 import type { ChunkValues } from '../shared/packing';
+import type { SharedMemory } from '../shared/shared-memory';
+import { blocksIn, type Envelope } from '../shared/value-codec';
 import type { TaskSpec } from '../shared/protocol';
-import type { ChildHandle } from './child-handle';
+import type { WorkerHandle } from './worker-handle';
 
 /**
  * Receives the outcome of the tasks of one call (an apply, a map, an imap...). One object per call rather
@@ -23,37 +25,50 @@ export interface TaskSink {
 }
 
 export type TaskState =
-  /** In no queue and with no child: not yet submitted, or just taken back from a child. */
+  /** In no queue and with no worker: not yet submitted, or just taken back from a worker. */
   | 'loose'
   /** Waiting in the pool's queue. */
   | 'queued'
-  /** Sent to a child, which runs it or holds it ahead of its turn. */
+  /** Sent to a worker, which runs it or holds it ahead of its turn. */
   | 'held'
   /**
    * Resolved, rejected or dropped: its outcome has reached its call, and whatever comes later is ignored.
-   * A task dropped while it ran stays with its child (its `holder`) until the child answers or dies.
+   * A task dropped while it ran stays with its worker (its `holder`) until the worker answers or dies.
    */
   | 'done';
 
 const TRANSITIONS: Record<TaskState, readonly TaskState[]> = {
   loose: ['queued', 'done'],
   queued: ['held', 'done'],
-  // Taken back from a child, or its child died: loose until the engine queues or finishes it.
+  // Taken back from a worker, or its worker died: loose until the engine queues or finishes it.
   held: ['loose', 'done'],
   done: [],
 };
+
+/** A task's inputs as they travel: the envelope (none: they travel as they are), and what to let go of at the end. */
+export interface Carried {
+  readonly envelope: Envelope | undefined;
+  release(): void;
+}
 
 let nextId = 1;
 
 export class Task {
   readonly id = nextId++;
   #state: TaskState = 'loose';
-  /** The child that holds it: set from `hold()` until the child answers for it or exits. */
-  #holder: ChildHandle | undefined;
+  /** The worker that holds it: set from `hold()` until the worker answers for it or exits. */
+  #holder: WorkerHandle | undefined;
   /** Its number on its holder's progress page (see progress-page.ts). */
   #seq = 0;
   /** Set while the timeout clock runs. */
   timer: { cancel(): void } | undefined = undefined;
+  /**
+   * What the inputs became for the workers where they carry blocks or large parts (value-codec.ts): made at
+   * the first send, kept for any later one (a task taken back runs elsewhere), let go when the task finishes.
+   */
+  carried: Carried | undefined = undefined;
+  /** The SharedMemory blocks in its inputs, retained from its submission until it finishes: close() waits. */
+  #blocks: SharedMemory[] | undefined;
 
   constructor(
     readonly spec: TaskSpec,
@@ -64,7 +79,7 @@ export class Task {
     /** The call it belongs to, and the chunk's position within it. */
     readonly call: number,
     readonly index: number,
-    /** Ms it may run, from the moment a child begins it. */
+    /** Ms it may run, from the moment a worker begins it. */
     readonly timeout: number | undefined,
     /** Run every call of the chunk even after one fails (see WireTask). */
     readonly keepGoing = false,
@@ -74,7 +89,7 @@ export class Task {
     return this.#state;
   }
 
-  get holder(): ChildHandle | undefined {
+  get holder(): WorkerHandle | undefined {
     return this.#holder;
   }
 
@@ -83,16 +98,33 @@ export class Task {
   }
 
   /**
-   * Must start the moment its child receives it, with nothing ahead of it: its clock starts when it is
-   * sent. Its child also reports its outcome at once rather than with others.
+   * Must start the moment its worker receives it, with nothing ahead of it: its clock starts when it is
+   * sent. Its worker also reports its outcome at once rather than with others.
    */
   get urgent(): boolean {
     return this.timeout !== undefined;
   }
 
-  /** Whether a child has begun it (it may have finished since). */
+  /** Whether a worker has begun it (it may have finished since). */
   get started(): boolean {
     return this.#holder?.hasStarted(this) ?? false;
+  }
+
+  /**
+   * Retain the blocks its inputs carry, so that closing one waits for this task.
+   * @throws PoolStateError for a block that is closed already: none is retained then.
+   */
+  retainBlocks(): void {
+    const blocks = blocksIn(this.inputs);
+    if (blocks.length === 0) return;
+    let retained = 0;
+    try {
+      for (; retained < blocks.length; retained++) blocks[retained].retain();
+    } catch (error) {
+      for (let i = 0; i < retained; i++) blocks[i].release();
+      throw error;
+    }
+    this.#blocks = blocks;
   }
 
   /** Put in the pool's queue. Called by the engine only. */
@@ -100,18 +132,18 @@ export class Task {
     this.#to('queued');
   }
 
-  /** Sent to `child` as its task number `seq`. Called by the child's handle only. */
-  hold(child: ChildHandle, seq: number): void {
+  /** Sent to `worker` as its task number `seq`. Called by the worker's handle only. */
+  hold(worker: WorkerHandle, seq: number): void {
     this.#to('held');
-    this.#holder = child;
+    this.#holder = worker;
     this.#seq = seq;
   }
 
-  /** Its holder answered for it, or died, or gave it back. Called by the child's handle only. */
+  /** Its holder answered for it, or died, or gave it back. Called by the worker's handle only. */
   release(): void {
     this.#holder = undefined;
     if (this.#state !== 'held') return;
-    // Its clock starts again if a child begins it again.
+    // Its clock starts again if a worker begins it again.
     this.#to('loose');
     this.#stopClock();
   }
@@ -120,6 +152,10 @@ export class Task {
   finish(): void {
     this.#to('done');
     this.#stopClock();
+    this.carried?.release();
+    this.carried = undefined;
+    for (const block of this.#blocks ?? []) block.release();
+    this.#blocks = undefined;
   }
 
   #stopClock(): void {

@@ -42,8 +42,13 @@ function readWord(fd: number, buffer: Buffer, at: number): number {
   return buffer.readDoubleLE(0);
 }
 
-/** The child's side: claim task `seq` before running it. False if the parent took it back first. */
-export class PageClaimer {
+/** A worker's side of its page: claim task `seq` before running it. False if the parent took it back first. */
+export interface Claimer {
+  claim(seq: number): boolean;
+}
+
+/** The child's side of a page that is a file. */
+export class PageClaimer implements Claimer {
   readonly #fd: number;
   readonly #buffer = Buffer.alloc(WORD);
 

@@ -17,10 +17,12 @@
  */
 import type { WireError } from './wire-error';
 import type { ChunkValues } from './packing';
+import type { SegmentRef } from './segment';
+import type { Envelope } from './value-codec';
 
 export const MESSAGE_TAG = '__forkpool__';
 /** Bumped when a message changes shape, so a stale child script fails loudly instead of misreading. */
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 
 /** `module` is absolute, a `file:` URL, or a bare package name resolved from `baseDir`. */
 export interface ModuleLocation {
@@ -60,6 +62,8 @@ export interface InitMessage extends Tagged<'pool:init'> {
   token: string;
   initializer: TaskSpec | null;
   initargs: unknown[];
+  /** The initializer's arguments, where they carry blocks or large parts: they stand for `initargs`. */
+  initargsEncoded?: Envelope;
   /** `'json'` makes the child check its results for values JSON would drop silently. */
   serialization: 'advanced' | 'json';
   /** No guard watches for the parent's death on the child's behalf: the child watches itself. */
@@ -85,6 +89,8 @@ export interface WireTask {
   spec?: TaskSpec;
   /** One input per call: its single argument, or with `spread` its argument list. */
   inputs: ChunkValues;
+  /** The inputs, where they carry blocks or large parts (see value-codec.ts): they stand for `inputs`. */
+  encoded?: Envelope;
   spread?: true;
   /** Its outcome is awaited by a clock (a timeout) or an abort: send it as soon as it is known. */
   urgent?: true;
@@ -111,6 +117,16 @@ export interface ExitMessage extends Tagged<'pool:exit'> {}
 /** No guard watches for the parent's death any more (its shell failed): the child must watch itself. */
 export interface WatchParentMessage extends Tagged<'pool:watch-parent'> {}
 
+/** The parent has read these segments of the worker's (results, events): the worker closes them. */
+export interface ReleaseMessage extends Tagged<'pool:release'> {
+  segments: SegmentRef[];
+}
+
+/** The parent closed these SharedMemory blocks: the worker lets go of its own view of them. */
+export interface BlocksClosedMessage extends Tagged<'pool:blocks-closed'> {
+  ids: string[];
+}
+
 // Child → parent.
 
 export interface ReadyMessage extends Tagged<'pool:ready'> {
@@ -118,14 +134,26 @@ export interface ReadyMessage extends Tagged<'pool:ready'> {
 }
 
 /** How one task ended: its values, one per call of the chunk, or the error of the call `index` that failed. */
-export type WireResult = { id: number; values: ChunkValues } | WireFailure;
+export type WireResult = WireSuccess | WireFailure;
+
+/** What every outcome may carry besides its values. */
+interface WireOutcome {
+  id: number;
+  /** The values (or `done`), where they carry blocks or large parts: they stand for `values` (or `done`). */
+  encoded?: Envelope;
+  /** The blocks the task's arguments carried that the worker holds in copy mode: their contents now. */
+  writeBack?: Envelope;
+}
+
+export interface WireSuccess extends WireOutcome {
+  values: ChunkValues;
+}
 
 /**
  * The first failing call of a chunk, `index`, and its error; `done` holds the results of the chunk's calls
  * that succeeded, in order: those before `index`, and with `keepGoing` those after it too.
  */
-export interface WireFailure {
-  id: number;
+export interface WireFailure extends WireOutcome {
   index: number;
   error: WireError;
   done?: ChunkValues;
@@ -153,6 +181,8 @@ export interface EventMessage extends Tagged<'pool:event'> {
   /** The task that sent it. */
   id: number;
   value: unknown;
+  /** The value, where it carries blocks or large parts: it stands for `value`. */
+  encoded?: Envelope;
 }
 
 /**
@@ -163,7 +193,7 @@ export interface FatalMessage extends Tagged<'pool:fatal'> {
   error: WireError;
 }
 
-export type ParentMessage = InitMessage | TasksMessage | ExitMessage | WatchParentMessage;
+export type ParentMessage = InitMessage | TasksMessage | ExitMessage | WatchParentMessage | ReleaseMessage | BlocksClosedMessage;
 export type ChildMessage = ReadyMessage | ResultsMessage | EventMessage | InitErrorMessage | FatalMessage;
 
 type Untagged<M> = M extends Tagged<string> ? Omit<M, typeof MESSAGE_TAG> : never;

@@ -119,6 +119,9 @@ function registerTsNode(from: NodeJS.Require, kind: ModuleKind): void {
   } else {
     const hooks = [
       "import { createRequire } from 'node:module';",
+      // ts-node 10 makes an fs.Stats by hand as it loads, which Node 22 and later warn about (DEP0180) from
+      // every child; the hooks run on a thread of their own, whose deprecations concern ts-node alone.
+      'process.noDeprecation = true;',
       `const { register, createEsmHooks } = createRequire(${JSON.stringify(main)})(${JSON.stringify(main)});`,
       `export const { resolve, load } = createEsmHooks(register(${JSON.stringify(options)}));`,
     ].join('\n');

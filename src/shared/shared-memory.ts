@@ -10,17 +10,18 @@
  * Where the native part cannot load (src/shared/native.ts), a block is a plain ArrayBuffer in copy mode
  * (`shared === false`): its bytes travel with the calls that carry it.
  *
- * Every copy of this module loaded in one thread (the CommonJS and ES module builds, the child script's
- * bundle) shares one registry, under a global symbol: ids stay unique, attaching finds a block whichever copy
- * made it, and `instanceof` holds across copies.
+ * Each copy of this module keeps its own registry of the blocks it made or attached. A process loads one copy
+ * of the library however it loads it (the ES module build re-exports the CommonJS one); a child process
+ * loads two, the child script's and, for a task module that uses SharedMemory itself, the library's. There
+ * only the child script attaches blocks, and `instanceof` holds across the two through a shared brand.
  */
 import fs from 'node:fs';
 import { constants as bufferConstants } from 'node:buffer';
 import { threadId } from 'node:worker_threads';
-import { PoolStateError } from './errors';
-import { ensureHeadroom } from './shared/memory-headroom';
-import { nativeMemory } from './shared/native';
-import { describe } from './task-ref';
+import { PoolStateError } from '../errors';
+import { ensureHeadroom } from './memory-headroom';
+import { nativeMemory } from './native';
+import { describe } from '../task-ref';
 
 /**
  * How another process or thread maps a block: the holder's descriptor of the memfd, and the file's identity,
@@ -66,7 +67,7 @@ const TRANSITIONS: Record<BlockState, readonly BlockState[]> = {
   closed: [],
 };
 
-/** What every copy of this module in a thread shares. */
+/** The blocks of this copy of the module, in this thread. */
 interface Registry {
   /** Blocks by id. Weak: a block nobody holds is collected, and its mapping ends with its buffer. */
   readonly blocks: Map<string, WeakRef<SharedMemory>>;
@@ -77,28 +78,19 @@ interface Registry {
   next: number;
 }
 
-const REGISTRY = Symbol.for('forkpool.shared-memory.registry');
 /** On the prototype of every copy's class: `instanceof` checks for it. */
 const BRAND = Symbol.for('forkpool.shared-memory');
 
-function registry(): Registry {
-  const global = globalThis as { [REGISTRY]?: Registry };
-  if (global[REGISTRY] !== undefined) return global[REGISTRY];
-  // The collector reaches its own registry, not the global one: a test runner may have removed that global
-  // by the time a block is collected.
-  const made: Registry = {
-    blocks: new Map(),
-    listeners: new Set(),
-    collected: new FinalizationRegistry(({ id, ref }) => {
-      if (made.blocks.get(id) !== ref) return;
-      made.blocks.delete(id);
-      notifyClosed(made, id);
-    }),
-    next: 1,
-  };
-  global[REGISTRY] = made;
-  return made;
-}
+const shared: Registry = {
+  blocks: new Map(),
+  listeners: new Set(),
+  collected: new FinalizationRegistry(({ id, ref }) => {
+    if (shared.blocks.get(id) !== ref) return;
+    shared.blocks.delete(id);
+    notifyClosed(id);
+  }),
+  next: 1,
+};
 
 /**
  * A block of memory shared by processes (and worker threads): what one writes in `buffer`, the others see,
@@ -150,7 +142,6 @@ export class SharedMemory implements Disposable {
     this.#fd = fd;
     this.#ino = ino;
     this.#ref = new WeakRef(this);
-    const shared = registry();
     shared.blocks.set(id, this.#ref);
     shared.collected.register(this, { id, ref: this.#ref }, this);
   }
@@ -259,15 +250,26 @@ export class SharedMemory implements Disposable {
   }
 
   /**
+   * Write `bytes` at `at` into the block with this id that this thread holds: the changes a worker that held
+   * it in copy mode made to it. False if this thread holds no such block (it was closed meanwhile).
+   * @internal
+   */
+  static patch(id: string, at: number, bytes: Uint8Array): boolean {
+    const block = lookup(id);
+    if (block === undefined || at + bytes.byteLength > block.size) return false;
+    new Uint8Array(block.buffer, at, bytes.byteLength).set(bytes);
+    return true;
+  }
+
+  /**
    * Call `listener` with the id of every block whose view ends in this process or thread: by `close()` (once
    * the calls that carried it have settled), or by garbage collection of a block nobody closed. A listener
    * that throws becomes a process warning. Returns the function that removes it.
    * @internal
    */
   static onClose(listener: BlockCloseListener): () => void {
-    const { listeners } = registry();
-    listeners.add(listener);
-    return () => listeners.delete(listener);
+    shared.listeners.add(listener);
+    return () => shared.listeners.delete(listener);
   }
 
   /** True for a SharedMemory made by any copy of this package loaded in this thread (CommonJS or ES module). */
@@ -359,7 +361,6 @@ export class SharedMemory implements Disposable {
 
   #end(): void {
     this.#transition('closed');
-    const shared = registry();
     shared.collected.unregister(this);
     if (shared.blocks.get(this.id) === this.#ref) shared.blocks.delete(this.id);
     if (this.shared) {
@@ -368,7 +369,7 @@ export class SharedMemory implements Disposable {
       // Detach a plain ArrayBuffer by transferring it away; the copy nobody holds is collected.
       structuredClone(this.#buffer, { transfer: [this.#buffer] });
     }
-    notifyClosed(shared, this.id);
+    notifyClosed(this.id);
   }
 
   #transition(to: BlockState): void {
@@ -386,16 +387,16 @@ Object.defineProperty(SharedMemory.prototype, BRAND, { value: true });
  * may come from another copy of this module, whose private fields this copy cannot read.
  */
 function lookup(id: string): SharedMemory | undefined {
-  const block = registry().blocks.get(id)?.deref();
+  const block = shared.blocks.get(id)?.deref();
   return block !== undefined && block.buffer.byteLength === block.size ? block : undefined;
 }
 
 /** Each thread numbers its own blocks, so the thread is part of the id (worker threads' ids are never reused). */
 function nextId(): string {
-  return `${process.pid}:${threadId}:${registry().next++}`;
+  return `${process.pid}:${threadId}:${shared.next++}`;
 }
 
-function notifyClosed(shared: Registry, id: string): void {
+function notifyClosed(id: string): void {
   for (const listener of shared.listeners) {
     try {
       listener(id);

@@ -1,6 +1,7 @@
 /**
- * The script every child runs: wait for `pool:init`, run the initializer, then pull tasks, run them in the
- * order they came, and answer with their outcomes, which also ask for more.
+ * What every worker runs, a child process or a thread alike: wait for `pool:init`, run the initializer, then
+ * pull tasks, run them in the order they came, and answer with their outcomes, which also ask for more. The
+ * entry of each kind of worker (process-entry.ts, thread-entry.ts) gives it a channel to its parent.
  */
 import {
   MESSAGE_TAG,
@@ -9,23 +10,40 @@ import {
   stampOf,
   tag,
   type ChildMessage,
+  type EventMessage,
   type InitMessage,
   type ParentMessage,
   type ResultsMessage,
   type TaskSpec,
+  type VersionMessage,
   type WireFailure,
   type WireResult,
+  type WireSuccess,
   type WireTask,
 } from '../src/shared/protocol';
 import { packNumbers, type ChunkValues } from '../src/shared/packing';
-import { CHILD_PAGE_FD, PageClaimer } from '../src/shared/progress-page';
+import type { Claimer } from '../src/shared/progress-page';
 import { findUnsendable, unsendableError } from '../src/shared/sendable';
 import { TASK_CONTEXT, type TaskContext } from '../src/shared/task-context';
 import { toWireError } from '../src/shared/wire-error';
 import { PoolStateError } from '../src/errors';
+import { CarriedValues, type CopyHeld } from './carried-values';
 import { CreditWindow } from './credit-window';
 import { explainInlineError, loadTask, preloadModule, type TaskFunction } from './load-task';
-import { watchParent } from './orphan-watch';
+
+/** How a worker reaches its parent: an IPC channel (a child process) or a message port (a thread). */
+export interface ParentChannel {
+  /** Send to the parent. @throws what serializing the message throws (nothing is sent then). */
+  send(message: ChildMessage | VersionMessage, done?: () => void): void;
+  /** The page this worker claims its tasks on, when `pool:init` says it has one. */
+  claimer(): Claimer;
+  /** No guard watches for the parent's death on this worker's behalf: it watches itself. */
+  watchParent(): void;
+  /** Call `handler` with every message from the parent. */
+  onMessage(handler: (message: unknown) => void): void;
+  /** Whether large values may travel through segments (between processes), rather than in the channel. */
+  readonly outOfBand: boolean;
+}
 
 /** A task received, with its number on the progress page. */
 interface HeldTask extends WireTask {
@@ -36,7 +54,11 @@ const queue: HeldTask[] = [];
 /** Tasks received so far: the next one's `seq` is one more. */
 let received = 0;
 /** Claims each task before it runs; null without a progress page, where the parent takes nothing back. */
-let page: PageClaimer | null = null;
+let page: Claimer | null = null;
+/** The parent, once runWorker() has been given it. */
+let parent: ParentChannel;
+/** The blocks and segments that values carry (carried-values.ts). */
+let carried: CarriedValues;
 const specs = new Map<number, TaskSpec>();
 const window = new CreditWindow();
 /** Outcomes not yet sent, and when the oldest of them was ready. */
@@ -67,7 +89,10 @@ const taskContext: TaskContext = {
     const problem = findUnsendable(value, serialization, 'the event');
     if (problem !== undefined) throw unsendableError('The event', problem);
     try {
-      send(tag({ type: 'pool:event', id: task.id, value }, token));
+      const encoded = carried.send(value);
+      const message = tag<EventMessage>({ type: 'pool:event', id: task.id, value: encoded === undefined ? value : undefined }, token);
+      if (encoded !== undefined) message.encoded = encoded;
+      send(message);
     } catch (error) {
       throw unsendableError('The event', (error as Error).message, error);
     }
@@ -82,23 +107,22 @@ let serialization: InitMessage['serialization'] = 'advanced';
 /** The stamp on this child's messages, from `pool:init`. */
 let token = '';
 
-/** Taken at start-up: a task that replaces process.send cannot take the pool's channel with it. */
-const sendToParent = process.send?.bind(process);
-
 function send(message: ChildMessage, done?: () => void): void {
-  sendToParent!(message, undefined, undefined, done);
+  parent.send(message, done);
 }
 
 async function initialize(message: InitMessage): Promise<void> {
   serialization = message.serialization;
+  carried.serialization = serialization;
   token = message.token;
-  if (message.page) page = new PageClaimer(CHILD_PAGE_FD);
+  if (message.page) page = parent.claimer();
   try {
     // Started before user code runs, which may hang.
-    if (message.watchParent) watchParent();
+    if (message.watchParent) parent.watchParent();
     if (message.initializer !== null) {
       const initializer = await loadTask(message.initializer);
-      await initializer(...message.initargs);
+      const initargs = message.initargsEncoded === undefined ? message.initargs : (carried.receive(message.initargsEncoded).value as unknown[]);
+      await initializer(...initargs);
     }
   } catch (error) {
     send(tag({ type: 'pool:init-error', error: toWireError(explained(error)) }, token));
@@ -148,11 +172,13 @@ async function drain(): Promise<void> {
   if (exitRequested) exitWhenFlushed();
 }
 
-async function runTask({ id, fn, inputs, spread, keepGoing }: WireTask): Promise<WireResult> {
+async function runTask({ id, fn, inputs, encoded, spread, keepGoing }: WireTask): Promise<WireResult> {
   let task: TaskFunction;
+  let copies: CopyHeld[] = [];
   try {
     const loaded = loadTask(specs.get(fn)!);
     task = loaded instanceof Promise ? await loaded : loaded;
+    if (encoded !== undefined) ({ value: inputs, copies } = carried.receive(encoded) as { value: ChunkValues; copies: CopyHeld[] });
   } catch (error) {
     return failure(id, explained(error));
   }
@@ -168,10 +194,20 @@ async function runTask({ id, fn, inputs, spread, keepGoing }: WireTask): Promise
       if (!keepGoing) break;
     }
   }
-  if (failed === undefined) return { id, values: packed(values) };
-  // The calls that succeeded are not lost with the one that failed: imap yields those before it.
-  if (values.length > 0) failed.done = packed(values);
-  return failed;
+  const result: WireResult = failed ?? { id, values: [] };
+  try {
+    // What the task wrote in the blocks this worker holds in copy mode goes back with its result.
+    if (copies.length > 0) result.writeBack = carried.writeBack(copies);
+    if (failed === undefined || values.length > 0) {
+      const envelope = carried.send(values);
+      if (envelope !== undefined) result.encoded = envelope;
+      else if (failed === undefined) (result as WireSuccess).values = packed(values);
+      else failed.done = packed(values);
+    }
+  } catch (error) {
+    return failure(id, unsendableError('The task result', (error as Error).message, error));
+  }
+  return result;
 }
 
 function packed(values: unknown[]): ChunkValues {
@@ -272,11 +308,11 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
 }
 
-function onMessage(message: unknown): void {
+function onParentMessage(message: unknown): void {
   const stamp = stampOf(message);
   if (stamp !== PROTOCOL_VERSION) {
     // A parent of another release: say which version this script speaks, in the form every release reads.
-    if (typeof stamp === 'number') sendToParent!({ [MESSAGE_TAG]: VERSION_STAMP, version: PROTOCOL_VERSION });
+    if (typeof stamp === 'number') parent.send({ [MESSAGE_TAG]: VERSION_STAMP, version: PROTOCOL_VERSION });
     return;
   }
   const parentMessage = message as ParentMessage;
@@ -302,23 +338,25 @@ function onMessage(message: unknown): void {
       if (phase === 'idle') exitWhenFlushed();
       break;
     case 'pool:watch-parent':
-      watchParent();
+      parent.watchParent();
+      break;
+    case 'pool:release':
+      carried.released(parentMessage.segments);
+      break;
+    case 'pool:blocks-closed':
+      carried.blocksClosed(parentMessage.ids);
       break;
   }
 }
 
-if (sendToParent === undefined) {
-  console.error('forkpool: this script is started by a Pool through child_process.fork, not by hand.');
-  process.exit(1);
-}
-/** Longest a dying child waits for its last message to be written. */
+/** Longest a dying worker waits for its last message to be written. */
 const FATAL_SEND_TIMEOUT_MS = 1000;
 
 /**
  * An uncaught exception or unhandled rejection outside any task (a task's own throw is its result): run no
  * more tasks, tell the parent why, and exit as Node would have (code 1, the error on stderr).
  */
-function die(error: unknown): void {
+export function die(error: unknown): void {
   if (dying) return;
   dying = true;
   try {
@@ -335,13 +373,9 @@ function die(error: unknown): void {
   }
 }
 
-process.on('uncaughtException', die);
-// A Ctrl-C reaches the whole process group; the parent decides what it means for its children.
-process.on('SIGINT', () => {});
-// An idle child sees its parent go; a busy one is killed by the pool's OrphanGuard (or watchParent()).
-process.once('disconnect', () => process.exit(0));
-// A send that fails because the parent is gone surfaces here; the 'disconnect' handler ends the child.
-process.on('error', (error: NodeJS.ErrnoException) => {
-  if (error.code !== 'EPIPE' && error.code !== 'ERR_IPC_CHANNEL_CLOSED') throw error;
-});
-process.on('message', onMessage);
+/** Start answering the parent at the other end of `channel`. The entry passes every uncaught error to die(). */
+export function runWorker(channel: ParentChannel): void {
+  parent = channel;
+  carried = new CarriedValues(channel.outOfBand);
+  channel.onMessage(onParentMessage);
+}

@@ -1,69 +1,69 @@
 /**
- * A simulated child process for the scheduler's unit tests, in the manner of jest-worker's
- * MockChildProcess: the engine talks to it as to a forked child, and the test plays the child's side
- * (asks for work, claims tasks on its progress page, answers, dies) by hand. No process is started.
+ * A simulated worker for the scheduler's unit tests, in the manner of jest-worker's MockChildProcess: the
+ * engine drives it through a mock transport as it drives a process or a thread, and the test plays the
+ * worker's side (asks for work, claims tasks on its progress page, answers, dies) by hand. Nothing is started.
  */
-import { EventEmitter } from 'node:events';
-import type { ChildProcess } from 'node:child_process';
 import { resolvePoolOptions, type PoolOptions } from '../src/options';
-import type { ChildFactory } from '../src/scheduler/child-handle';
 import { Engine } from '../src/scheduler/engine';
 import { Task, type TaskSink } from '../src/scheduler/task';
+import type { InitBody, Transport, WorkerLink, WorkerLinkEvents } from '../src/scheduler/worker';
 import { MemoryPage } from '../src/shared/progress-page';
-import { MESSAGE_TAG, type ChildMessage, type InitMessage, type ParentMessage, type WireTask } from '../src/shared/protocol';
+import { MESSAGE_TAG, PROTOCOL_VERSION, type ChildMessage, type InitMessage, type ParentMessage, type WireTask } from '../src/shared/protocol';
 
-/** A child's message before it is stamped. */
+/** A worker's message before it is stamped. */
 type ChildBody = ChildMessage extends infer M ? (M extends ChildMessage ? Omit<M, typeof MESSAGE_TAG> : never) : never;
 
 // Made-up pids, for messages and errors only: nothing is ever sent a signal.
 let nextPid = 90001;
 
-export class MockChild extends EventEmitter {
+export class MockWorker implements WorkerLink {
   pid: number | undefined = nextPid++;
   connected = true;
+  readonly page = new MemoryPage();
+  readonly output = { stdout: null, stderr: null };
   /** Every message the parent sent, in order. */
   readonly received: ParentMessage[] = [];
+  /** How the pool stopped it: SIGTERM for a request, SIGKILL when forced. */
   readonly signals: NodeJS.Signals[] = [];
   #token = '';
   /** Tasks received, each with its number on the page. */
   readonly tasks: Array<WireTask & { seq: number }> = [];
-  channel = { ref() {}, unref() {} };
 
-  /** `page`: the progress page the engine opened for this child. */
-  constructor(readonly page: MemoryPage) {
-    super();
+  constructor(readonly events: WorkerLinkEvents) {}
+
+  get info(): { pid: number } | undefined {
+    return this.pid === undefined ? undefined : { pid: this.pid };
   }
 
-  send(message: ParentMessage): boolean {
+  send(message: ParentMessage): Error | undefined {
+    if (!this.connected) return undefined;
     if (message.type === 'pool:init') this.#token = (message as InitMessage).token;
     if (message.type === 'pool:tasks') for (const task of message.tasks) this.tasks.push({ ...task, seq: this.tasks.length + 1 });
     this.received.push(message);
-    return true;
+    return undefined;
   }
 
-  kill(signal: NodeJS.Signals): boolean {
-    this.signals.push(signal);
-    return true;
+  stop(force: boolean): void {
+    if (this.pid !== undefined) this.signals.push(force ? 'SIGKILL' : 'SIGTERM');
   }
 
   ref(): void {}
-  unref(): void {}
 
   /** Ids of the tasks received, in order. */
   get taskIds(): number[] {
     return this.tasks.map((task) => task.id);
   }
 
-  /** The child's side of a message. */
+  /** The worker's side of a message. */
   say(body: ChildBody): void {
-    this.emit('message', { [MESSAGE_TAG]: this.#token, ...body });
+    this.events.message({ [MESSAGE_TAG]: this.#token, ...body });
   }
 
   ready(credits = 1): void {
     this.say({ type: 'pool:ready', credits });
   }
 
-  /** Begin the task with this id, as the child does before running it: false if it was taken back. */
+  /** Begin the task with this id, as the worker does before running it: false if it was taken back. */
   claim(id: number): boolean {
     const task = this.tasks.find((t) => t.id === id)!;
     return this.page.claim(task.seq);
@@ -80,34 +80,36 @@ export class MockChild extends EventEmitter {
 
   die(exitCode: number | null, signal: NodeJS.Signals | null = null): void {
     this.connected = false;
-    this.emit('close', exitCode, signal);
+    this.events.exit({ exitCode, signal });
   }
 
-  /** The spawn failed: no pid, an 'error', and (as Node does for some failures) no 'close' after it. */
+  /** The start failed: no pid, and the error the transport reports. */
   spawnFails(error: NodeJS.ErrnoException): void {
     this.pid = undefined;
     this.connected = false;
-    this.emit('error', error);
+    this.events.exit({ exitCode: null, signal: null, spawnError: error });
   }
 }
 
-/** An engine over mock children; `children` fills as it forks them. */
-export function mockEngine(options: PoolOptions = {}): { engine: Engine; children: MockChild[] } {
-  const children: MockChild[] = [];
-  let page: MemoryPage | undefined;
-  // The engine opens a child's page, then forks it: the page goes to the child forked next.
-  const factory: ChildFactory = {
-    openPage: () => (page = new MemoryPage()),
-    fork: () => {
-      const child = new MockChild(page!);
-      children.push(child);
-      return child as unknown as ChildProcess;
+/** An engine over mock workers; `children` fills as it starts them. */
+export function mockEngine(options: PoolOptions = {}): { engine: Engine; children: MockWorker[] } {
+  const children: MockWorker[] = [];
+  const transport: Transport = {
+    outOfBand: false,
+    spawn: (init: InitBody, events: WorkerLinkEvents) => {
+      const worker = new MockWorker(events);
+      children.push(worker);
+      worker.send({ [MESSAGE_TAG]: PROTOCOL_VERSION, type: 'pool:init', ...init, watchParent: false, page: true } as ParentMessage);
+      return worker;
     },
-    // Its pids are made up: no guard may ever kill them.
-    orphanGuard: () => ({ childrenWatch: false, watch() {}, forget() {}, start() {}, close() {} }),
+    sending() {},
+    forget() {},
+    close() {},
   };
   const observer = { spawn() {}, exit() {}, event() {} };
-  const engine = new Engine(resolvePoolOptions({ processes: 2, ...options }), { initializer: null, preload: null, token: 'token' }, observer, factory);
+  const resolved = resolvePoolOptions({ processes: 2, ...options });
+  const init = { initializer: null, preload: null, token: 'token', initargs: [], serialization: resolved.serialization };
+  const engine = new Engine(resolved, init, observer, transport);
   return { engine, children };
 }
 

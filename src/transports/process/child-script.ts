@@ -3,7 +3,7 @@
  * (dist/index.cjs). Run from the TypeScript sources (ts-jest, ts-node), the build in dist/.
  */
 import path from 'node:path';
-import { buildDir } from '../shared/build-dir';
+import { buildDir } from '../../shared/build-dir';
 
 /** File name of the child script in dist/; `forkpool/child` in the package's exports. */
 export const CHILD_SCRIPT_NAME = 'child.cjs';
