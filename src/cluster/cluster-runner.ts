@@ -50,6 +50,8 @@ export const HOST_MODULE = 'forkpool:host-module';
 
 /** At least this many chunks of a call may wait in Redis, however few processes the hosts have. */
 const MIN_WINDOW = 8;
+/** While several jobs are in Redis, the events reader reads no more often than this (ms): in batches. */
+const COALESCE_MS = 2;
 /** Jobs added to Redis in one round trip at most. */
 const ADD_BATCH = 1000;
 /** Job records read by one tick script at most. */
@@ -345,7 +347,7 @@ export class ClusterRunner implements TaskRunner {
     const events = new bullmq.QueueEvents(
       this.#options.queue,
       { connection: this.#eventsRedis, prefix: this.#options.prefix, lastEventId: newest },
-      (name, options) => bullmq.createRedisBackend(name, options, { blocking: false }),
+      (name, options) => this.#coalescing(bullmq.createRedisBackend(name, options, { blocking: false })),
     );
     this.#events = events;
     events.on('error', onError);
@@ -377,6 +379,25 @@ export class ClusterRunner implements TaskRunner {
     }
     this.#ready = true;
     this.#pump();
+  }
+
+  /**
+   * The events reader's backend, reading in batches while several jobs are in Redis: every job adds three or
+   * four entries to the stream, and a reader that asks again the moment it has read one entry makes a round
+   * trip of each, which on a busy machine costs the pool, Redis and the hosts more than the jobs themselves.
+   * With one job in flight (one call after another) it asks again at once: no wait is added to a lone call.
+   */
+  #coalescing<B extends BullMQ.RedisQueueBackend>(backend: B): B {
+    const read = backend.readEvents.bind(backend);
+    let readAt = 0;
+    backend.readEvents = async (id, blockTimeout) => {
+      const wait = readAt + COALESCE_MS - performance.now();
+      if (wait > 0 && this.#byJob.size > 1) await delay(wait);
+      const data = await read(id, blockTimeout);
+      readAt = data == null ? 0 : performance.now();
+      return data;
+    };
+    return backend;
   }
 
   // --- Sending jobs ---------------------------------------------------------------------------------
