@@ -22,7 +22,11 @@ export type ClusterWorkload =
   /** A SIGKILLed host's chunk, from the kill to its result on another host: ms. */
   | 'recovery';
 
-export type ClusterPeer = 'pool' | 'cluster';
+/**
+ * A local Pool(2); the cluster of 2 hosts of 1 process; and the issue's reference, 2 BullMQ workers of
+ * their own each handing its jobs to a Pool(1), the jobs added all at once and awaited through QueueEvents.
+ */
+export type ClusterPeer = 'pool' | 'cluster' | 'bullmq';
 
 export interface ClusterMeasureSpec {
   workload: ClusterWorkload;
@@ -53,6 +57,7 @@ async function warmUp(pool: AnyPool): Promise<void> {
 }
 
 async function measure(spec: ClusterMeasureSpec): Promise<Outcome> {
+  if (spec.peer === 'bullmq') return { ok: true, ...(await reference(spec)) };
   const pool = create(spec);
   try {
     if (pool instanceof ClusterPool) await pool.hosts();
@@ -85,6 +90,38 @@ async function measure(spec: ClusterMeasureSpec): Promise<Outcome> {
     pool.terminate();
     await pool.join();
   }
+}
+
+/** The map through plain BullMQ: every chunk a job of JSON numbers, added at once, the results awaited as events. */
+async function reference(spec: ClusterMeasureSpec): Promise<{ value: number; phases: Record<string, number> }> {
+  const { Queue, QueueEvents } = require(require.resolve('bullmq', { paths: [ROOT] })) as typeof import('bullmq');
+  const connection = { url: spec.redis };
+  const queue = new Queue(spec.queue, { connection });
+  const events = new QueueEvents(spec.queue, { connection });
+  await events.waitUntilReady();
+  const run = async (items: number, name: string) => {
+    const jobs = Math.ceil(items / 1000);
+    let done = 0;
+    const all = new Promise<void>((resolve) => {
+      events.on('completed', ({ jobId }) => {
+        if (jobId.startsWith(name) && ++done === jobs) resolve();
+      });
+    });
+    const start = now();
+    await queue.addBulk(
+      Array.from({ length: jobs }, (_, k) => ({
+        name,
+        data: { items: Array.from({ length: 1000 }, (_, i) => k * 1000 + i) },
+        opts: { jobId: `${name}-${k}`, removeOnComplete: true },
+      })),
+    );
+    await all;
+    return (now() - start) / 1000;
+  };
+  await run(spec.mapItems / 10, 'warm');
+  const seconds = await run(spec.mapItems, 'timed');
+  await Promise.all([queue.close(), events.close()]);
+  return { value: spec.mapItems / seconds, phases: { total: seconds * 1000 } };
 }
 
 /** Start a chunk that stalls on its first run, SIGKILL the host running it, and time its result. */

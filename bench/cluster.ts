@@ -43,12 +43,16 @@ interface WorkloadInfo {
 }
 
 const WORKLOADS: WorkloadInfo[] = [
-  { id: 'map', title: 'map of 1M items, chunksize 1,000', unit: 'items/s', peers: ['pool', 'cluster'] },
+  { id: 'map', title: 'map of 1M items, chunksize 1,000', unit: 'items/s', peers: ['pool', 'cluster', 'bullmq'] },
   { id: 'latency', title: 'one call after another (median)', unit: 'ms', peers: ['pool', 'cluster'] },
   { id: 'recovery', title: `SIGKILLed host → its chunk's result (hostLossTimeout ${HOST_LOSS_TIMEOUT} ms)`, unit: 'ms', peers: ['cluster'] },
 ];
 
-const PEER_LABEL: Record<ClusterPeer, string> = { pool: 'local Pool(2)', cluster: 'cluster: 2 hosts × 1 process' };
+const PEER_LABEL: Record<ClusterPeer, string> = {
+  pool: 'local Pool(2)',
+  cluster: 'cluster: 2 hosts × 1 process',
+  bullmq: 'reference: 2 BullMQ workers × Pool(1)',
+};
 
 function parseArgs(args: string[]): { quick: boolean; reps: number | undefined; build: boolean; out: string } {
   const options = { quick: false, reps: undefined as number | undefined, build: true, out: path.join(ROOT, 'bench', 'results', 'cluster.md') };
@@ -132,10 +136,17 @@ async function startRedis(): Promise<{ url: string; process: ChildProcess }> {
   throw new Error('redis-server did not start');
 }
 
-/** Two hosts of one process each on `queue`; resolves with them once both take jobs. */
-async function startHosts(redis: string, queue: string): Promise<ChildProcess[]> {
+/**
+ * Two hosts of one process each on `queue` (or, for the reference, two plain BullMQ workers); resolves with
+ * them once both take jobs.
+ */
+async function startHosts(redis: string, queue: string, peer: ClusterPeer): Promise<ChildProcess[]> {
+  const command =
+    peer === 'cluster'
+      ? [path.join(ROOT, 'dist', 'forkpool.cjs'), 'worker', '--redis', redis, '--queue', queue, '--module', TASKS, '--processes', '1']
+      : [path.join(ROOT, 'bench', 'tasks', 'bullmq-worker.js'), redis, queue];
   const hosts = [0, 1].map(() => {
-    const host = spawn(process.execPath, [path.join(ROOT, 'dist', 'forkpool.cjs'), 'worker', '--redis', redis, '--queue', queue, '--module', TASKS, '--processes', '1'], {
+    const host = spawn(process.execPath, command, {
       cwd: ROOT,
       env: childEnv(),
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -143,7 +154,7 @@ async function startHosts(redis: string, queue: string): Promise<ChildProcess[]>
     started.add(host);
     return host;
   });
-  await Promise.all(hosts.map((host) => lineOf(host, 'forkpool worker ', 30_000)));
+  await Promise.all(hosts.map((host) => lineOf(host, peer === 'cluster' ? 'forkpool worker ' : 'ready', 30_000)));
   return hosts;
 }
 
@@ -213,7 +224,7 @@ async function main(): Promise<void> {
       for (const workload of WORKLOADS) {
         for (const peer of workload.peers) {
           const queue = `bench-${++queues}`;
-          const hosts = peer === 'cluster' ? await startHosts(redis.url, queue) : [];
+          const hosts = peer === 'pool' ? [] : await startHosts(redis.url, queue, peer);
           const spec: ClusterMeasureSpec = {
             workload: workload.id,
             peer,
@@ -253,11 +264,11 @@ function markdown(
   samples: Sample[],
   run: { sizes: (typeof SIZES)['full']; reps: number; startedAt: Date; loadBefore: number[]; command: string },
 ): string {
-  const map = { pool: medianOf(samples, 'map', 'pool'), cluster: medianOf(samples, 'map', 'cluster') };
+  const map = { pool: medianOf(samples, 'map', 'pool'), cluster: medianOf(samples, 'map', 'cluster'), bullmq: medianOf(samples, 'map', 'bullmq') };
   const latency = { pool: medianOf(samples, 'latency', 'pool'), cluster: medianOf(samples, 'latency', 'cluster') };
   const recovery = medianOf(samples, 'recovery', 'cluster');
   const rows = WORKLOADS.map((workload) => {
-    const cells = (['pool', 'cluster'] as const).map((peer) => (workload.peers.includes(peer) ? format(medianOf(samples, workload.id, peer), workload.unit) : 'n/a'));
+    const cells = (['pool', 'cluster', 'bullmq'] as const).map((peer) => (workload.peers.includes(peer) ? format(medianOf(samples, workload.id, peer), workload.unit) : 'n/a'));
     return `| ${workload.title} | ${workload.unit} | ${cells.join(' | ')} |`;
   });
   const verdict = (met: boolean) => (met ? 'met' : '**missed**');
@@ -271,9 +282,10 @@ function markdown(
     `- ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.availableParallelism()} cores; Node ${process.version}; ${redisVersion()}`,
     `- load average (1, 5, 15 min): ${run.loadBefore.map((v) => v.toFixed(2)).join(' ')} at the start, ${os.loadavg().map((v) => v.toFixed(2)).join(' ')} at the end`,
     `- map: ${run.sizes.mapItems.toLocaleString('en-US')} numbers, task \`x + 1\`, after a map of a tenth as many; latency: ${run.sizes.calls} calls of it, one after another`,
+    '- reference: the issue\'s "BullMQ worker handing jobs to a forkpool Pool": two BullMQ Workers (concurrency 1) each mapping its jobs through a Pool(1), every job of JSON numbers added at once and awaited through QueueEvents, no forkpool/cluster',
     '',
-    `| workload | unit | ${PEER_LABEL.pool} | ${PEER_LABEL.cluster} |`,
-    '| --- | --- | --- | --- |',
+    `| workload | unit | ${PEER_LABEL.pool} | ${PEER_LABEL.cluster} | ${PEER_LABEL.bullmq} |`,
+    '| --- | --- | --- | --- | --- |',
     ...rows,
     '',
     '## Ratios and targets',
@@ -281,6 +293,7 @@ function markdown(
     '| | figure | target | verdict |',
     '| --- | --- | --- | --- |',
     `| map: cluster / local items/s | ${(map.cluster / map.pool).toFixed(2)}× | ≥ 0.5× | ${verdict(map.cluster / map.pool >= 0.5)} |`,
+    `| map: cluster / reference items/s | ${(map.cluster / map.bullmq).toFixed(2)}× | — | — |`,
     `| latency: cluster / local ms per call | ${(latency.cluster / latency.pool).toFixed(1)}× | — | — |`,
     `| recovery from a SIGKILLed host | ${format(recovery, 'ms')} ms | ≤ ${HOST_LOSS_TIMEOUT + 2000} ms (hostLossTimeout + 2 s) | ${verdict(recovery <= HOST_LOSS_TIMEOUT + 2000)} |`,
     ...(failures.length === 0 ? [] : ['', '## Failed measurements', '', ...failures]),
