@@ -92,9 +92,10 @@ async function worker(args: string[]): Promise<void> {
       void host.close({ timeout: 0 }).then(resolve);
     });
     const stop = (signal: NodeJS.Signals) => {
-      if (++signals === 1) {
-        process.stdout.write(`forkpool worker ${host.id}: ${signal}, closing (a second signal hands its chunks back now)\n`);
-      }
+      signals++;
+      if (signals === 1) process.stdout.write(`forkpool worker ${host.id}: ${signal}, closing (a second signal hands its chunks back now)\n`);
+      // A third: Redis does not answer, say, and the host cannot leave as it should. It leaves anyway.
+      if (signals === 3) process.exit(1);
       void host.close({ timeout: signals === 1 ? grace : 0 }).then(resolve);
     };
     process.on('SIGTERM', stop);

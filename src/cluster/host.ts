@@ -147,7 +147,11 @@ export class Host extends EventEmitter<HostEvents> {
     this.#keys = new QueueKeys(prefix, queue);
     const setup = createEngine(resolved, {
       spawn: (info) => process.nextTick(() => this.emit('spawn', info)),
-      exit: (info) => this.emit('exit', info),
+      exit: (info) => {
+        this.emit('exit', info);
+        // A child that could not start may have broken the pool: a host says so before it takes a job.
+        queueMicrotask(() => this.#checkBroken(undefined));
+      },
       event: () => {
         // Each task's events go to its job (HostRun.eventFor).
       },
@@ -216,6 +220,8 @@ export class Host extends EventEmitter<HostEvents> {
         // has requeued that job already): nothing for the host to do.
       });
       await this.#worker.waitUntilReady();
+      // Children that could not even start: the host would only fail every chunk it took.
+      if (this.#engine.state === 'broken') throw new BrokenPoolError(`The pool of host ${this.id} is broken: its children cannot start.`);
       if (this.#state === 'starting') this.#transition('running');
       this.#started.resolve();
     } catch (error) {

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { asCompleted, CancelledError, Future, PoolStateError } from '../../src';
 import { ClusterPool, runHost } from '../../src/cluster';
-import { endlessNaturals, rejectionOf, sleep, thrownBy, useScratchDir, waitFor } from '../helpers';
+import { endlessNaturals, fixture, rejectionOf, sleep, thrownBy, useScratchDir, waitFor } from '../helpers';
 import { BIN, marks, TASKS, useCluster } from './cluster-helpers';
 
 const cluster = useCluster();
@@ -167,6 +167,15 @@ test('a host without --module fails the tasks that name an export, and runs the 
   expect(error).toBeInstanceOf(TypeError);
   expect(error.message).toMatch(/started without one/);
   expect(await pool.apply((x: number) => x + 1, [1])).toBe(2);
+});
+
+test('a host whose children cannot start leaves the queue and exits with code 1, saying why', async () => {
+  const queue = cluster.queue();
+  const host = cluster.spawnHost(queue, { module: fixture('exits-at-load.js') });
+  const { code } = await host.exited;
+  expect(code).toBe(1);
+  expect(host.stderr).toMatch(/broken/);
+  expect(await cluster.pool(queue).hosts()).toEqual([]);
 });
 
 describe('the forkpool command', () => {
