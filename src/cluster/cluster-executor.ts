@@ -5,7 +5,7 @@ import { BaseExecutor } from '../index';
 import { resolveClusterOptions, type ClusterExecutorOptions } from './cluster-options';
 import type { ClusterEvents, ClusterStats, HostChildInfo, HostInfo } from './cluster-events';
 import type { ClusterRunner } from './cluster-runner';
-import { createCluster } from './cluster-setup';
+import { ClusterSetup } from './cluster-setup';
 
 /**
  * {@link forkpool!ProcessPoolExecutor | ProcessPoolExecutor}'s API across machines, over the same cluster
@@ -28,16 +28,9 @@ export class ClusterExecutor<M = any> extends BaseExecutor<M, HostChildInfo, Clu
   constructor(options: ClusterExecutorOptions) {
     // Checked as a whole by resolveClusterOptions, which names `connection` when there is nothing at all.
     const { maxWorkers, ...rest } = options ?? ({} as ClusterExecutorOptions);
-    const resolved = resolveClusterOptions({ ...rest, processes: maxWorkers }, 'maxWorkers');
-    const face: { executor?: ClusterExecutor<M> } = {};
-    let runner!: ClusterRunner;
-    super((observer) => {
-      const setup = createCluster(resolved, observer, () => face.executor);
-      runner = setup.runner;
-      return setup;
-    });
-    face.executor = this;
-    this.#runner = runner;
+    const setup = new ClusterSetup(resolveClusterOptions({ ...rest, processes: maxWorkers }, 'maxWorkers'));
+    super(setup.start);
+    this.#runner = setup.bind(this);
   }
 
   /** What the executor is doing now, and has done since it was created, in counts. */

@@ -5,7 +5,7 @@ import { BasePool } from '../index';
 import { resolveClusterOptions, type ClusterPoolOptions } from './cluster-options';
 import type { ClusterEvents, ClusterStats, HostChildInfo, HostInfo } from './cluster-events';
 import type { ClusterRunner } from './cluster-runner';
-import { createCluster } from './cluster-setup';
+import { ClusterSetup } from './cluster-setup';
 
 /**
  * {@link forkpool!Pool | Pool}'s API across machines: {@link ClusterPool.apply | apply},
@@ -35,16 +35,9 @@ export class ClusterPool<M = any> extends BasePool<M, HostChildInfo, ClusterEven
    * `code: 'ERR_POOL_CLUSTER_DEPENDENCY'` when bullmq or ioredis is not installed.
    */
   constructor(options: ClusterPoolOptions) {
-    const resolved = resolveClusterOptions(options);
-    const face: { pool?: ClusterPool<M> } = {};
-    let runner!: ClusterRunner;
-    super((observer) => {
-      const setup = createCluster(resolved, observer, () => face.pool);
-      runner = setup.runner;
-      return setup;
-    });
-    face.pool = this;
-    this.#runner = runner;
+    const setup = new ClusterSetup(resolveClusterOptions(options));
+    super(setup.start);
+    this.#runner = setup.bind(this);
   }
 
   /** What the pool is doing now, and has done since it was created, in counts; the hosts' processes as `processes`. */

@@ -8,7 +8,7 @@ import { Queue } from 'bullmq';
 import { BrokenPoolError } from '../../src';
 import { BackendError, HostLostError } from '../../src/cluster';
 import { rejectionOf, sleep, useScratchDir, waitFor } from '../helpers';
-import { marks, RedisServer, useCluster, type HostProcess } from './cluster-helpers';
+import { marks, useCluster, withRedis, type HostProcess } from './cluster-helpers';
 
 const cluster = useCluster();
 const scratch = useScratchDir('forkpool-cluster-faults-');
@@ -144,9 +144,7 @@ describe('a host that closes', () => {
 
 describe('Redis', () => {
   test('killed: pending calls reject within redisTimeout with BackendError, and so do later ones', async () => {
-    const redis = new RedisServer();
-    await redis.start();
-    try {
+    await withRedis(async (redis) => {
       const queue = cluster.queue();
       const pool = cluster.pool(queue, { connection: redis.url, redisTimeout: 1000 });
       const pending = rejectionOf<BackendError>(pool.apply('sleep', [60_000]));
@@ -162,15 +160,11 @@ describe('Redis', () => {
       expect((error as Error & { cause?: unknown }).cause).toMatchObject({ code: 'ECONNREFUSED' });
       expect(pool.broken).toBe(true);
       await expect(pool.apply('square', [1])).rejects.toBeInstanceOf(BackendError);
-    } finally {
-      await redis.kill();
-    }
+    });
   });
 
   test('frozen (SIGSTOP): pending calls reject within redisTimeout', async () => {
-    const redis = new RedisServer();
-    await redis.start();
-    try {
+    await withRedis(async (redis) => {
       const queue = cluster.queue();
       const pool = cluster.pool(queue, { connection: redis.url, redisTimeout: 1000 });
       await pool.hosts();
@@ -178,15 +172,11 @@ describe('Redis', () => {
       const error = await rejectionOf<BackendError>(pool.apply('square', [2]));
       expect(error).toBeInstanceOf(BackendError);
       expect(error.message).toMatch(/has not answered/);
-    } finally {
-      await redis.kill();
-    }
+    });
   });
 
   test('restarted empty: the calls whose jobs it lost reject with BackendError', async () => {
-    const redis = new RedisServer();
-    await redis.start();
-    try {
+    await withRedis(async (redis) => {
       const queue = cluster.queue();
       const pool = cluster.pool(queue, { connection: redis.url });
       // No host: the job waits in Redis until Redis forgets it.
@@ -198,9 +188,7 @@ describe('Redis', () => {
       const error = await pending;
       expect(error).toBeInstanceOf(BackendError);
       expect(error.message).toMatch(/no longer has the pool's jobs/);
-    } finally {
-      await redis.kill();
-    }
+    });
   });
 });
 

@@ -107,6 +107,17 @@ export class RedisServer {
   }
 }
 
+/** Run `body` with a Redis of its own (for a test that kills, freezes or restarts it), killed whatever happens. */
+export async function withRedis<T>(body: (redis: RedisServer) => Promise<T>): Promise<T> {
+  const redis = new RedisServer();
+  await redis.start();
+  try {
+    return await body(redis);
+  } finally {
+    await redis.kill();
+  }
+}
+
 /** A host: `forkpool worker` as a process of its own, its output read line by line. */
 export class HostProcess {
   readonly child: ChildProcess;
