@@ -3,8 +3,11 @@
  */
 import os from 'node:os';
 import { parseArgs } from 'node:util';
+import { describeConnection } from './backend';
 import { DEFAULT_PREFIX, DEFAULT_QUEUE } from './cluster-options';
 
+/** How long a host may wait for Redis at its start before it says so. */
+const WAITING_NOTICE_MS = 3000;
 /** On SIGTERM, how long the chunks a host holds may take to finish before they are handed back. */
 const DEFAULT_GRACE_MS = 30_000;
 
@@ -67,6 +70,8 @@ async function worker(args: string[]): Promise<void> {
   if (!(grace >= 0)) fail(`--grace needs a number of milliseconds, got '${values.grace}'.`);
   // Loaded here, not at start: `forkpool --help` answers without bullmq and ioredis installed.
   const { runHost } = require('../cluster') as typeof import('../cluster');
+  // A Redis that is not up yet (started beside the host, say) is waited for, and the wait is said.
+  const waiting = setTimeout(() => process.stderr.write(`forkpool worker: waiting for Redis at ${describeConnection(values.redis!)}...\n`), WAITING_NOTICE_MS);
   const host = await runHost({
     connection: values.redis,
     queue: values.queue,
@@ -74,6 +79,7 @@ async function worker(args: string[]): Promise<void> {
     module: values.module,
     processes: positiveInteger('processes', values.processes),
   });
+  clearTimeout(waiting);
   const modulePart = values.module === undefined ? '' : `, module ${values.module}`;
   process.stdout.write(`forkpool worker ${host.id}: queue '${host.queue}', ${host.processes} processes${modulePart}\n`);
   if (values.verbose) {
