@@ -10,7 +10,11 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { PoolStateError, SharedMemory } from '../src';
 import { fixture, isAlive, rejectionOf, usePools, waitFor } from './helpers';
+import { OUT_OF_BAND_BYTES } from '../src/shared/value-codec';
 import { MiB, expectShmemBackTo, forkpoolFiles, shmem } from './shared-memory-helpers';
+
+/** The size from which a binary part travels out of band. */
+const BIG = OUT_OF_BAND_BYTES;
 
 const TASKS = fixture('big-data-tasks.js');
 type Tasks = typeof import('./fixtures/big-data-tasks');
@@ -34,9 +38,9 @@ afterAll(() => {
 });
 
 describe('large values travel out of band, with no API change', () => {
-  test('a 16 MiB Float64Array goes in and comes back doubled, mapped from a segment on the way in', async () => {
+  test('a large Float64Array goes in and comes back doubled, mapped from a segment on the way in', async () => {
     const p = pool();
-    const values = Float64Array.from({ length: (16 * MiB) / 8 }, (_, i) => i);
+    const values = Float64Array.from({ length: (2 * BIG) / 8 }, (_, i) => i);
     const doubled = await p.apply('double', [values]);
     expect(doubled).toBeInstanceOf(Float64Array);
     expect(doubled.length).toBe(values.length);
@@ -46,12 +50,12 @@ describe('large values travel out of band, with no API change', () => {
   });
 
   test.each([
-    ['Buffer', () => Buffer.alloc(MiB, 7), 'Uint8Array', true],
-    ['Uint8Array', () => new Uint8Array(MiB).fill(7), 'Uint8Array', false],
-    ['ArrayBuffer', () => new Uint8Array(MiB).fill(7).buffer, 'ArrayBuffer', false],
-    ['Int32Array, offset into its buffer', () => new Int32Array(new ArrayBuffer(MiB + 8), 8, MiB / 4).fill(0x07070707), 'Int32Array', false],
-    ['DataView', () => new DataView(new Uint8Array(MiB).fill(7).buffer), 'DataView', false],
-  ])('a 1 MiB %s arrives as itself, both ways', async (_name, make, constructor, isBuffer) => {
+    ['Buffer', () => Buffer.alloc(BIG, 7), 'Uint8Array', true],
+    ['Uint8Array', () => new Uint8Array(BIG).fill(7), 'Uint8Array', false],
+    ['ArrayBuffer', () => new Uint8Array(BIG).fill(7).buffer, 'ArrayBuffer', false],
+    ['Int32Array, offset into its buffer', () => new Int32Array(new ArrayBuffer(BIG + 8), 8, BIG / 4).fill(0x07070707), 'Int32Array', false],
+    ['DataView', () => new DataView(new Uint8Array(BIG).fill(7).buffer), 'DataView', false],
+  ])('a large %s arrives as itself, both ways', async (_name, make, constructor, isBuffer) => {
     const p = pool();
     const value = make();
     const seen = await p.apply('describe', [value]);
@@ -67,8 +71,8 @@ describe('large values travel out of band, with no API change', () => {
 
   test('large parts nested in objects, Maps and arrays, and shared references, arrive as they were', async () => {
     const p = pool();
-    const shared = Buffer.alloc(MiB, 3);
-    const value = { a: shared, nested: [shared, { deep: new Map([['k', Buffer.alloc(MiB, 4)]]) }], small: 'text' };
+    const shared = Buffer.alloc(BIG, 3);
+    const value = { a: shared, nested: [shared, { deep: new Map([['k', Buffer.alloc(BIG, 4)]]) }], small: 'text' };
     const back = (await p.apply('echo', [value])) as typeof value;
     expect(back.small).toBe('text');
     expect(back.a[0]).toBe(3);
@@ -79,25 +83,28 @@ describe('large values travel out of band, with no API change', () => {
   test('a large value without binary parts goes whole, under either serialization', async () => {
     for (const serialization of ['advanced', 'json'] as const) {
       const p = makePool<Tasks>({ serialization });
-      const rows = Array.from({ length: 100_000 }, (_, i) => ({ i, name: `row ${i}` }));
+      // A kilobyte of text a row: more than the threshold altogether, with no binary part.
+      const length = Math.ceil(OUT_OF_BAND_BYTES / 1000) + 1;
+      const text = 'x'.repeat(1000);
+      const rows = Array.from({ length }, (_, i) => ({ i, name: `${text}${i}` }));
       const back = (await p.apply('echo', [rows])) as typeof rows;
-      expect(back).toHaveLength(100_000);
-      expect(back[99_999]).toEqual({ i: 99_999, name: 'row 99999' });
+      expect(back).toHaveLength(length);
+      expect(back[length - 1]).toEqual({ i: length - 1, name: `${text}${length - 1}` });
     }
   });
 
   test("map's chunks carry large items too, each chunk on its own", async () => {
     const p = pool();
-    const items = [1, 2, 3, 4].map((n) => Buffer.alloc(MiB / 2, n));
+    const items = [1, 2, 3, 4].map((n) => Buffer.alloc(BIG, n));
     const sums = await p.map((buffer: Buffer) => buffer.reduce((a, b) => a + b, 0), items, { chunksize: 2 });
-    expect(sums).toEqual([1, 2, 3, 4].map((n) => (n * MiB) / 2));
+    expect(sums).toEqual([1, 2, 3, 4].map((n) => n * BIG));
   });
 
   test('no segment is left open in the parent once the calls have settled', async () => {
     const p = pool();
     const before = ownMemfds();
-    await p.apply('double', [new Float64Array(MiB)]);
-    await p.map('echo', [Buffer.alloc(MiB), Buffer.alloc(MiB)], { chunksize: 1 });
+    await p.apply('double', [new Float64Array(BIG / 8)]);
+    await p.map('echo', [Buffer.alloc(BIG), Buffer.alloc(BIG)], { chunksize: 1 });
     expect(ownMemfds()).toBe(before);
   });
 });

@@ -23,7 +23,7 @@ import type { ResolvedPoolOptions } from '../options';
 import type { ChunkValues } from '../shared/packing';
 import { SharedMemory } from '../shared/shared-memory';
 import { PROTOCOL_VERSION, tag, type ChildMessage, type WireResult } from '../shared/protocol';
-import { applyPatches, closeEncoding, decode, encode, type BlockPatch, type Encoding, type Envelope } from '../shared/value-codec';
+import { applyPatches, closeEncoding, decode, encode, type BlockPatch, type EncodeOptions, type Encoding, type Envelope } from '../shared/value-codec';
 import { fromWireError } from '../shared/wire-error';
 import { Dispatcher } from './dispatch';
 import type { StopReason } from './exit-policy';
@@ -68,11 +68,14 @@ export class Engine implements TaskRunner, WorkerOwner {
   readonly #stopWatchingBlocks: () => void;
   /** The initializer's arguments as they travel, where they carry blocks or large parts: kept for every worker. */
   readonly #initargs: Encoding | undefined;
+  /** How values that carry blocks or large parts travel to this pool's workers. */
+  readonly #encodeOptions: EncodeOptions;
 
   constructor(options: ResolvedPoolOptions, init: InitBody, observer: PoolObserver, transport: Transport) {
     this.#options = options;
     this.#observer = observer;
-    this.#initargs = encode(init.initargs, { serialization: options.serialization, outOfBand: transport.outOfBand });
+    this.#encodeOptions = { serialization: options.serialization, outOfBand: transport.outOfBand };
+    this.#initargs = encode(init.initargs, this.#encodeOptions);
     if (this.#initargs !== undefined) {
       for (const block of this.#initargs.blocks) block.retain();
       this.onBlocksSent(this.#initargs.blocks);
@@ -123,7 +126,7 @@ export class Engine implements TaskRunner, WorkerOwner {
       return;
     }
     try {
-      task.retainBlocks();
+      task.scanInputs(this.#encodeOptions);
     } catch (error) {
       // A SharedMemory closed before the call: the call's mistake, and the call's alone.
       task.finish();

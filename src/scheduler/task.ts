@@ -4,8 +4,7 @@
 import { withCode } from '../errors';
 import type { WorkerInfo } from '../events';
 import type { ChunkValues } from '../shared/packing';
-import type { SharedMemory } from '../shared/shared-memory';
-import { blocksIn, type Envelope } from '../shared/value-codec';
+import { scan, type EncodeOptions, type Envelope, type ScanResult } from '../shared/value-codec';
 import type { TaskSpec } from '../shared/protocol';
 import type { WorkerHandle } from './worker-handle';
 
@@ -67,8 +66,12 @@ export class Task {
    * the first send, kept for any later one (a task taken back runs elsewhere), let go when the task finishes.
    */
   carried: Carried | undefined = undefined;
-  /** The SharedMemory blocks in its inputs, retained from its submission until it finishes: close() waits. */
-  #blocks: SharedMemory[] | undefined;
+  /**
+   * The first look at its inputs (value-codec.ts), made at its submission: the blocks it carries, retained
+   * from then until it finishes (close() waits), and what else would travel apart. Undefined for inputs that
+   * need nothing, most tasks'.
+   */
+  scanned: ScanResult | undefined = undefined;
 
   constructor(
     readonly spec: TaskSpec,
@@ -111,12 +114,14 @@ export class Task {
   }
 
   /**
-   * Retain the blocks its inputs carry, so that closing one waits for this task.
+   * Look at its inputs (value-codec.ts) and retain the blocks they carry, so that closing one waits for this
+   * task. Called by the engine at its submission.
    * @throws PoolStateError for a block that is closed already: none is retained then.
    */
-  retainBlocks(): void {
-    const blocks = blocksIn(this.inputs);
-    if (blocks.length === 0) return;
+  scanInputs(options: EncodeOptions): void {
+    const found = scan(this.inputs, options);
+    if (found === undefined) return;
+    const { blocks } = found;
     let retained = 0;
     try {
       for (; retained < blocks.length; retained++) blocks[retained].retain();
@@ -124,7 +129,7 @@ export class Task {
       for (let i = 0; i < retained; i++) blocks[i].release();
       throw error;
     }
-    this.#blocks = blocks;
+    this.scanned = found;
   }
 
   /** Put in the pool's queue. Called by the engine only. */
@@ -154,8 +159,8 @@ export class Task {
     this.#stopClock();
     this.carried?.release();
     this.carried = undefined;
-    for (const block of this.#blocks ?? []) block.release();
-    this.#blocks = undefined;
+    for (const block of this.scanned?.blocks ?? []) block.release();
+    this.scanned = undefined;
   }
 
   #stopClock(): void {

@@ -230,7 +230,7 @@ export class WorkerHandle {
    * @throws what encoding throws (a closed block, no room for a segment).
    */
   #carry(task: Task): Carried {
-    const encoding = encode(task.inputs, this.#encodeOptions);
+    const encoding = encode(task.inputs, this.#encodeOptions, task.scanned);
     if (encoding === undefined) return NOTHING_CARRIED;
     this.#owner.onBlocksSent(encoding.blocks);
     return { envelope: encoding.envelope, release: () => closeEncoding(encoding) };

@@ -36,6 +36,12 @@ export interface WriteSegmentOptions {
   dirs?: readonly string[];
 }
 
+/**
+ * A segment this large has the machine's memory checked first (memory-headroom.ts), which costs a read of
+ * /proc/meminfo: more than a smaller segment costs to write, and a smaller one cannot be what exhausts it.
+ */
+const HEADROOM_CHECKED_BYTES = 64 * 2 ** 20;
+
 /** Directories whose files are memory: the memory they take is checked first, as for a memfd. */
 const MEMORY_DIRS = ['/dev/shm'];
 
@@ -79,7 +85,7 @@ export function writeSegment(data: Uint8Array | readonly Uint8Array[], options: 
   for (const place of places(options)) {
     let fd: number | undefined;
     try {
-      if (place === 'memfd' || MEMORY_DIRS.includes(place)) ensureHeadroom(size, `a segment of ${size} bytes`);
+      if (size >= HEADROOM_CHECKED_BYTES && (place === 'memfd' || MEMORY_DIRS.includes(place))) ensureHeadroom(size, `a segment of ${size} bytes`);
       fd = place === 'memfd' ? nativeMemory()!.memfd('forkpool-segment') : openNameless(place);
       writeAll(fd, chunks);
       const { ino } = fs.fstatSync(fd);

@@ -12,8 +12,9 @@
  * Envelope that says where the bytes are. A value with nothing to do is sent as it is: a tiny call pays one
  * look at its arguments.
  *
- *     encode(value) ─▶ { envelope: { value with markers, segment, serialized }, blocks, close() }
- *     decode(envelope) ─▶ { value, blocks }     (the reader's bytes are its own; the writer may close())
+ *     scan(value) ─▶ { blocks, parts, size }                          (once: a task's, at its submission)
+ *     encode(value, scan) ─▶ { envelope: { value with markers, segment, serialized }, blocks }
+ *     decode(envelope) ─▶ { value, blocks }     (the reader holds its bytes now; the writer may closeEncoding())
  */
 import { types } from 'node:util';
 import v8 from 'node:v8';
@@ -22,10 +23,12 @@ import type { Serialization } from '../options';
 import { closeSegment, readSegment, segmentsAvailable, writeSegment, type SegmentRef } from './segment';
 
 /**
- * A binary part at least this large travels apart. Below it the pipe is as fast: a 256 KiB Buffer goes
- * through it in about 0.4 ms, and a segment costs a few descriptors and a mapping, tens of microseconds.
+ * A binary part at least this large travels apart (FORKPOOL_OUT_OF_BAND_BYTES sets another size, for
+ * measuring). Below it the pipe wins: a segment's pages are allocated, zeroed, faulted in and freed each
+ * time, about as much work as the pipe's copies, which only fall behind as a message grows to several MiB
+ * (bench/out-of-band.ts measures where the two cross; bench/results/out-of-band.md has a run).
  */
-export const OUT_OF_BAND_BYTES = 256 * 1024;
+export const OUT_OF_BAND_BYTES = Number(process.env.FORKPOOL_OUT_OF_BAND_BYTES) || 8 * 2 ** 20;
 
 /** The key of a marker: an object with it stands for something that travels apart. */
 const MARK = '@@forkpool/value';
@@ -90,23 +93,45 @@ function trivial(value: unknown): boolean {
   return true;
 }
 
+/** What a first look at a value found: what encoding it would need. */
+export interface ScanResult {
+  /** The SharedMemory blocks it carries. */
+  blocks: SharedMemory[];
+  /** Its binary parts that travel apart, and their bytes. */
+  parts: number;
+  partBytes: number;
+  /** About how many bytes it serializes to. */
+  size: number;
+}
+
 /**
- * The value ready for the channel, or undefined when it needs nothing (send it as it is). The segment, if one
- * was written, stays open until `closeEncoding`: the reader opens it through this process.
- * @throws the system's error when a segment cannot be written anywhere (no memory, no descriptors).
+ * A first look at `value`, with no copy: the blocks it carries and what of it would travel apart. Undefined
+ * for a value that needs nothing for sure (most argument lists: a few primitives), or that cannot be read
+ * (a proxy or a getter that throws: the channel refuses it or takes it as it can).
  */
-export function encode(value: unknown, options: EncodeOptions): Encoding | undefined {
+export function scan(value: unknown, options: EncodeOptions): ScanResult | undefined {
   if (trivial(value)) return undefined;
-  const scan = new Scan(options);
+  const walk = new Scan(options);
   try {
-    scan.visit(value);
+    walk.visit(value);
   } catch {
-    // A hostile value (a proxy that throws, a getter that throws) is the channel's to refuse or take as it
-    // can: no block and no large part is looked for in it.
     return undefined;
   }
-  const whole = options.outOfBand && scan.size - scan.partBytes >= OUT_OF_BAND_BYTES;
-  const marks = scan.blocks.length > 0 || scan.parts > 0;
+  // What it found, not the walk itself, which holds every object of the value.
+  const { blocks, parts, partBytes, size } = walk;
+  return { blocks, parts, partBytes, size };
+}
+
+/**
+ * The value ready for the channel, or undefined when it needs nothing (send it as it is), from the scan of
+ * it (made here if not given). The segment, if one was written, stays open until `closeEncoding`: the reader
+ * opens it through this process.
+ * @throws the system's error when a segment cannot be written anywhere (no memory, no descriptors).
+ */
+export function encode(value: unknown, options: EncodeOptions, found: ScanResult | undefined = scan(value, options)): Encoding | undefined {
+  if (found === undefined) return undefined;
+  const whole = options.outOfBand && found.size - found.partBytes >= OUT_OF_BAND_BYTES;
+  const marks = found.blocks.length > 0 || found.parts > 0;
   if (!marks && !whole) return undefined;
   const marking = new Marking(options);
   const envelope: Envelope = marks ? { value: marking.visit(value), marked: true } : { value };
@@ -117,19 +142,7 @@ export function encode(value: unknown, options: EncodeOptions): Encoding | undef
     envelope.value = undefined;
   }
   if (marking.parts.length > 0) envelope.segment = writeSegment(marking.chunks());
-  return { envelope, blocks: scan.blocks };
-}
-
-/** The SharedMemory blocks a value carries, found without a copy (none, at once, for most arguments). */
-export function blocksIn(value: unknown): SharedMemory[] {
-  if (trivial(value)) return [];
-  const scan = new Scan({ serialization: 'advanced', outOfBand: false });
-  try {
-    scan.visit(value);
-  } catch {
-    return [];
-  }
-  return scan.blocks;
+  return { envelope, blocks: found.blocks };
 }
 
 /** The sender is done with an encoding: the reader has its segment, or never will. */
@@ -169,7 +182,7 @@ function isContainer(value: object): boolean {
 }
 
 /** A first look, with no copy: the blocks a value carries, its binary parts big enough to travel apart, its size. */
-class Scan {
+class Scan implements ScanResult {
   readonly blocks: SharedMemory[] = [];
   /** Binary parts that travel apart, and their bytes. */
   parts = 0;
