@@ -52,6 +52,8 @@ const CLUSTER_PEERS = ['bullmq', 'ioredis'];
  */
 const SHARED_MODULES = {
   'src/index.ts': 'index',
+  // SharedMemory keeps its registry in its module: one copy, which a cluster's pool can tell apart.
+  'src/shared/shared-memory.ts': 'index',
   'src/base-pool.ts': 'index',
   'src/base-executor.ts': 'index',
   'src/cluster.ts': 'cluster',

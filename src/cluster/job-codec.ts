@@ -11,6 +11,7 @@ import type { Serialization } from '../options';
 import { unpackNumbers, type ChunkValues } from '../shared/packing';
 import type { TaskSpec } from '../shared/protocol';
 import { findUnsendable, unsendableError } from '../shared/sendable';
+import { scan } from '../shared/value-codec';
 import { fromWireError, toWireError, type ErrorClasses, type WireError } from '../shared/wire-error';
 
 /** Bumped when a job's data or result changes shape: a host of another release fails the job rather than misread it. */
@@ -183,6 +184,10 @@ function encode(value: object, encoding: Serialization, what: string, limit: num
   }
   const problem = values === undefined ? undefined : findUnsendable(values, encoding, USER_VALUES[field!]);
   if (problem !== undefined) throw unsendableError(what, problem);
+  if (values !== undefined && (scan(values, { serialization: encoding, outOfBand: false })?.blocks.length ?? 0) > 0) {
+    // Its pages are this machine's: a host elsewhere has no way to them.
+    throw unsendableError(what, 'a SharedMemory block is shared between the processes of one machine, and cannot reach a host. Send its bytes (a Buffer of its contents) instead');
+  }
   let bytes: number;
   let body: string;
   if (encoding === 'json') {

@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import { types } from 'node:util';
-import { BasePool, BrokenPoolError, TimeoutError } from '../../src';
+import { BasePool, BrokenPoolError, SharedMemory, TimeoutError } from '../../src';
 import { ClusterPool } from '../../src/cluster';
 import { rejectionOf, useScratchDir, waitFor } from '../helpers';
 import { marks, useCluster, type HostProcess } from './cluster-helpers';
@@ -94,6 +94,10 @@ test('an argument that cannot be sent fails its task alone with a TypeError', as
   const error = await rejectionOf<TypeError & { code: string }>(pool.apply('echo', [{ f: () => 1 }]));
   expect(error).toBeInstanceOf(TypeError);
   expect(error.code).toBe('ERR_POOL_UNSENDABLE');
+  // A SharedMemory block is this machine's: it cannot reach a host.
+  using block = SharedMemory.create(4096);
+  const shared = await rejectionOf<TypeError & { code: string }>(pool.apply('echo', [{ block }]));
+  expect(shared).toMatchObject({ name: 'TypeError', code: 'ERR_POOL_UNSENDABLE', message: expect.stringMatching(/SharedMemory block .* cannot reach a host/) });
   expect(await pool.apply('square', [2])).toBe(4);
 });
 
