@@ -227,9 +227,22 @@ export class ClusterRunner implements TaskRunner {
     return stats;
   }
 
-  /** The live hosts of the queue, read from Redis now. */
+  /** The live hosts of the queue, read from Redis now: within `redisTimeout`, or a BackendError. */
   async hosts(): Promise<HostInfo[]> {
-    const tick = parseTick(await this.#track(this.#redis.forkpoolTick(...this.#tickKeys())));
+    if (this.#shuttingDown) throw new PoolStateError('The pool is closed: its connection to Redis is, too.');
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => {
+        const message = `Redis (${describeConnection(this.#options.connection)}) did not answer within ${this.#options.redisTimeout} ms (the pool's redisTimeout).`;
+        reject(new BackendError(message, {}, this.#lastRedisError === undefined ? undefined : { cause: this.#lastRedisError }));
+      }, this.#options.redisTimeout);
+    });
+    const asked = this.#track(this.#redis.forkpoolTick(...this.#tickKeys())).catch((error: unknown) => {
+      // Cut off as the pool broke: the pool's error says why.
+      throw this.#breakReason === undefined ? error : this.#stoppedError();
+    });
+    const reply = await Promise.race([asked, late]).finally(() => clearTimeout(timer));
+    const tick = parseTick(reply);
     this.#readHosts(tick);
     return [...this.#hosts.values()].map(({ id, hostname, pid, slots }) => ({ id, hostname, pid, slots }));
   }

@@ -12,7 +12,8 @@ import { marks, useCluster, withRedis, type HostProcess } from './cluster-helper
 
 const cluster = useCluster();
 const scratch = useScratchDir('forkpool-cluster-faults-');
-const HOST_LOSS_TIMEOUT = 1000;
+/** The issue's figure: short enough for the tests, long enough that a busy machine's hosts are never thought lost. */
+const HOST_LOSS_TIMEOUT = 2000;
 
 /** The host whose child ran the task that wrote `line` (`start <label> <pid>`). */
 function hostOf(hosts: HostProcess[], file: string, label: string): HostProcess {
@@ -104,7 +105,8 @@ describe('a lost host', () => {
     expect(error).toBeInstanceOf(HostLostError);
     expect(error.requeues).toBe(1);
     expect(error.message).toMatch(/requeued 1 times already, the pool's maxRequeues/);
-    expect(pool.stats()).toMatchObject({ requeued: 1, hostsLost: 2, failed: 1 });
+    expect(pool.stats()).toMatchObject({ requeued: 1, failed: 1 });
+    expect(pool.stats().hostsLost).toBeGreaterThanOrEqual(2);
   });
 });
 
@@ -169,9 +171,11 @@ describe('Redis', () => {
       const pool = cluster.pool(queue, { connection: redis.url, redisTimeout: 1000 });
       await pool.hosts();
       redis.signal('SIGSTOP');
+      const listing = rejectionOf<BackendError>(pool.hosts());
       const error = await rejectionOf<BackendError>(pool.apply('square', [2]));
       expect(error).toBeInstanceOf(BackendError);
       expect(error.message).toMatch(/has not answered/);
+      expect(await listing).toBeInstanceOf(BackendError);
     });
   });
 
