@@ -149,6 +149,28 @@ describe('SharedMemory through a pool', () => {
     await waitFor(() => !mapped(), 5000, 'the child to unmap the closed block');
   });
 
+  test("a block in the initializer's arguments reaches every child, over the same pages", async () => {
+    const table = SharedMemory.create(4096);
+    new Uint8Array(table.buffer)[7] = 77;
+    const p = makePool<Tasks>({ initializer: 'keepTable', initargs: [table] });
+    expect(await p.map('fromTable', [7, 7, 7, 7], { chunksize: 1 })).toEqual([77, 77, 77, 77]);
+    new Uint8Array(table.buffer)[8] = 88;
+    expect(await p.apply('fromTable', [8])).toBe(88);
+    p.close();
+    await p.join();
+    table.close();
+  });
+
+  test('a large event travels out of band too', async () => {
+    const p = pool();
+    const events: unknown[] = [];
+    expect(await p.apply('emitLarge', [BIG], { onEvent: (value) => events.push(value) })).toBe('sent');
+    expect(events).toHaveLength(1);
+    expect(Buffer.isBuffer(events[0])).toBe(true);
+    expect((events[0] as Buffer).length).toBe(BIG);
+    expect((events[0] as Buffer)[BIG - 1]).toBe(5);
+  });
+
   test('a task may make a block and return it: the caller gets the same pages', async () => {
     const p = pool();
     const { block, note } = (await p.apply('make', [4096, 9])) as { block: SharedMemory; note: string };
