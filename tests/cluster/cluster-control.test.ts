@@ -14,11 +14,12 @@ const cluster = useCluster();
 const scratch = useScratchDir('forkpool-cluster-control-');
 const run = promisify(execFile);
 
-/** How many of the queue's jobs wait in Redis or run, now. */
+/** How many of the queue's jobs wait in Redis or run, now (read at one instant: a job moves from one list to the other). */
+let reader: ReturnType<typeof cluster.client> | undefined;
 async function jobsInRedis(queue: string): Promise<number> {
-  const client = cluster.client();
-  const [waiting, active] = await Promise.all([client.llen(`bull:${queue}:wait`), client.llen(`bull:${queue}:active`)]);
-  return waiting + active;
+  reader ??= cluster.client();
+  const replies = await reader.multi().llen(`bull:${queue}:wait`).llen(`bull:${queue}:active`).exec();
+  return replies!.reduce((sum, [, count]) => sum + Number(count), 0);
 }
 
 test('a host takes no more jobs than it has processes: two long chunks run at once on two hosts of one process', async () => {
