@@ -1,10 +1,13 @@
+const { CLUSTER_TESTS, clusterTestsLeftOut } = require('./tests/redis-server');
+
 /** @type {import('jest').Config} */
 module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/tests'],
   testMatch: ['**/*.test.ts'],
   // The benchmark harness and the soak take minutes: `npm run test:slow` runs them (jest.slow.config.js).
-  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/tests/slow/'],
+  // Without redis-server, the cluster tests are left out (tests/global-setup.js says so).
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/tests/slow/', ...(clusterTestsLeftOut() ? CLUSTER_TESTS : [])],
   transform: {
     // allowJs lets ts-jest turn the ESM-only dependencies into CommonJS for jest's module runtime.
     '^.+\\.[tj]s$': ['ts-jest', { tsconfig: { allowJs: true, isolatedModules: true } }],

@@ -3,6 +3,8 @@
  *
  *   dist/index.cjs, dist/index.mjs   the library, bundled as CommonJS, and an ES module that re-exports it
  *   dist/task.cjs, dist/task.mjs     `forkpool/task`, what a task imports (emit), likewise
+ *   dist/cluster.cjs, dist/cluster.mjs   `forkpool/cluster`, the pools across machines on BullMQ and Redis, likewise
+ *   dist/forkpool.cjs                the `forkpool` command (`forkpool worker`, a host of a cluster)
  *   dist/child.cjs                   the script every child runs (`forkpool/child`), one self-contained file
  *   dist/thread.cjs                  the script every worker thread runs (ThreadPool), likewise
  *   dist/types/                      the public type declarations, shared by both formats
@@ -12,6 +14,11 @@
  * serialize-error and p-defer are bundled in rather than installed: they are ES modules only, which a
  * CommonJS consumer (a jest suite, a Node run with require(esm) off) cannot require(), and a bundled app
  * copies the child script away from any node_modules.
+ *
+ * forkpool/cluster is built on its own, and leaves two kinds of module out of its bundle: bullmq and ioredis,
+ * optional peers that the application installs (and that `forkpool` itself never loads); and forkpool's
+ * public classes (the pools' faces, the errors), which it requires from dist/index.cjs at run time, so that
+ * a HostLostError is a BrokenPoolError and a ClusterPool a BasePool of the one copy the application has.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -31,6 +38,42 @@ const ENTRY_POINTS = {
   // `forkpool/task`, imported by task modules inside the children: emit().
   task: 'src/task.ts',
 };
+
+/** `forkpool/cluster`, built apart (see above), with the same naming. */
+const CLUSTER_ENTRY = { cluster: 'src/cluster.ts' };
+
+/** The optional peers of forkpool/cluster: the application's, never bundled. */
+const CLUSTER_PEERS = ['bullmq', 'ioredis'];
+
+/**
+ * Modules of src/ that forkpool/cluster takes from another bundle at run time, and what each bundle is called.
+ * The cluster's sources import the public classes (the faces, the errors) from src/index.ts for this; what
+ * else of src/ they reach is bundled into dist/cluster.cjs (a host's engine, among it), and never reaches
+ * the application but through the cluster's own classes.
+ */
+const SHARED_MODULES = {
+  'src/index.ts': 'index',
+  // SharedMemory keeps its registry in its module: one copy, which a cluster's pool can tell apart.
+  'src/shared/shared-memory.ts': 'index',
+  'src/base-pool.ts': 'index',
+  'src/base-executor.ts': 'index',
+  'src/cluster.ts': 'cluster',
+};
+
+/** An esbuild plugin: imports of SHARED_MODULES become requires of their bundle beside this one (`./index.cjs`). */
+function shareModules(exceptEntry) {
+  return {
+    name: 'share-modules',
+    setup(build) {
+      build.onResolve({ filter: /^\./ }, ({ path: specifier, resolveDir }) => {
+        const target = path.relative(ROOT, path.resolve(resolveDir, specifier)).replace(/\.ts$/, '');
+        const bundle = SHARED_MODULES[`${target}.ts`];
+        if (bundle === undefined || bundle === exceptEntry) return undefined;
+        return { path: `./${bundle}.cjs`, external: true };
+      });
+    },
+  };
+}
 
 /**
  * The only packages whose code goes into the build. Anything else a bundle reaches (a TypeScript loader the
@@ -59,7 +102,28 @@ const results = await Promise.all([
     outdir: DIST,
     outExtension: { '.js': '.cjs' },
   }),
+  build({
+    ...COMMON,
+    entryPoints: CLUSTER_ENTRY,
+    format: 'cjs',
+    outdir: DIST,
+    outExtension: { '.js': '.cjs' },
+    external: CLUSTER_PEERS,
+    plugins: [shareModules('cluster')],
+  }),
+  // The bin: `forkpool worker`, over dist/cluster.cjs.
+  build({
+    ...COMMON,
+    entryPoints: { forkpool: 'src/cluster/cli.ts' },
+    format: 'cjs',
+    outdir: DIST,
+    outExtension: { '.js': '.cjs' },
+    external: CLUSTER_PEERS,
+    plugins: [shareModules()],
+    banner: { js: '#!/usr/bin/env node' },
+  }),
 ]);
+fs.chmodSync(path.join(DIST, 'forkpool.cjs'), 0o755);
 writeEsmEntryPoints();
 
 const packages = bundledPackages(results.map((result) => result.metafile));
@@ -76,7 +140,7 @@ buildNative(ROOT, DIST);
  */
 function writeEsmEntryPoints() {
   const require = createRequire(import.meta.url);
-  for (const name of Object.keys(ENTRY_POINTS)) {
+  for (const name of [...Object.keys(ENTRY_POINTS), ...Object.keys(CLUSTER_ENTRY)]) {
     const names = Object.keys(require(path.join(DIST, `${name}.cjs`))).filter((key) => key !== 'default');
     fs.writeFileSync(path.join(DIST, `${name}.mjs`), `import cjs from './${name}.cjs';\n\nexport const { ${names.join(', ')} } = cjs;\n`);
   }
@@ -129,11 +193,12 @@ function buildDeclarations() {
       visit(fs.existsSync(`${target}.d.ts`) ? `${target}.d.ts` : path.join(target, 'index.d.ts'));
     }
   };
-  for (const name of Object.keys(ENTRY_POINTS)) visit(path.join(TYPES, `${name}.d.ts`));
+  const entries = [...Object.keys(ENTRY_POINTS), ...Object.keys(CLUSTER_ENTRY)];
+  for (const name of entries) visit(path.join(TYPES, `${name}.d.ts`));
   removeUnreachable(TYPES, reachable);
   // TypeScript reads a .d.ts of this package as CommonJS, which has a default export (module.exports) that
   // the ES module build does not: for `import`, the same declarations re-exported from an ES module.
-  for (const name of Object.keys(ENTRY_POINTS)) {
+  for (const name of entries) {
     fs.writeFileSync(path.join(TYPES, `${name}.d.mts`), `export * from './${name}.js';\n`);
   }
 }

@@ -7,7 +7,7 @@ import { isIterable, resolveChunkSize } from './calls/input';
 import { chunkedInputWindow } from './calls/pool-setup';
 import type { TaskResolver } from './calls/task-resolver';
 import { invalidArgument, PoolStateError } from './errors';
-import type { ChildInfo } from './events';
+import type { ChildInfo, PoolEvents } from './events';
 import { Future } from './future';
 import { checkWaitTimeout } from './options';
 import { PoolFace, setupOf } from './pool-face';
@@ -39,8 +39,12 @@ export interface ShutdownOptions {
  * @typeParam M - The type of the default module, `typeof import('./tasks.js')`: string task names are
  * checked against its function exports, and arguments and results follow from them.
  * @typeParam W - Which worker an event comes from: {@link ChildInfo} (`{ pid }`) for processes.
+ * @typeParam E - The executor's events: {@link PoolEvents}, and whatever events of its own a kind of executor adds.
  */
-export abstract class BaseExecutor<M = any, W extends object = ChildInfo> extends PoolFace<W> implements AsyncDisposable {
+export abstract class BaseExecutor<M = any, W extends object = ChildInfo, E extends PoolEvents<W> & Record<keyof E, unknown[]> = PoolEvents<W>>
+  extends PoolFace<W, E>
+  implements AsyncDisposable
+{
   readonly #runner: TaskRunner = setupOf(this).runner;
   readonly #resolver: TaskResolver = setupOf(this).resolver;
   readonly #taskTimeout: number | undefined = setupOf(this).taskTimeout;

@@ -13,7 +13,7 @@ import { MapCall } from './calls/map-call';
 import { chunkedInputWindow } from './calls/pool-setup';
 import type { TaskResolver } from './calls/task-resolver';
 import { invalidArgument, PoolStateError } from './errors';
-import type { ChildInfo } from './events';
+import type { ChildInfo, PoolEvents } from './events';
 import { checkTaskOptions, type ApplyOptions, type CallbackOptions, type CallOptions, type ChunkOptions } from './options';
 import type { Transferable } from 'node:worker_threads';
 import { takeTransfers } from './shared/transfer-list';
@@ -38,8 +38,12 @@ type Input<T> = Iterable<T> | AsyncIterable<T>;
  * @typeParam M - The type of the default module, `typeof import('./tasks.js')`: string task names are
  * checked against its function exports, and arguments and results follow from them.
  * @typeParam W - Which worker an event comes from: {@link ChildInfo} (`{ pid }`) for processes.
+ * @typeParam E - The pool's events: {@link PoolEvents}, and whatever events of its own a kind of pool adds.
  */
-export abstract class BasePool<M = any, W extends object = ChildInfo> extends PoolFace<W> implements AsyncDisposable {
+export abstract class BasePool<M = any, W extends object = ChildInfo, E extends PoolEvents<W> & Record<keyof E, unknown[]> = PoolEvents<W>>
+  extends PoolFace<W, E>
+  implements AsyncDisposable
+{
   readonly #runner: TaskRunner = setupOf(this).runner;
   readonly #resolver: TaskResolver = setupOf(this).resolver;
   readonly #taskTimeout: number | undefined = setupOf(this).taskTimeout;

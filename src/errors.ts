@@ -34,7 +34,8 @@ export interface ChildExit {
  * The tasks the child held reject with it; with `onWorkerCrash: 'break'` so does everything else.
  */
 export class BrokenPoolError extends PoolError {
-  readonly code = 'ERR_POOL_BROKEN';
+  /** `'ERR_POOL_BROKEN'`; a subclass for a failure kind of its own has a code of its own. */
+  readonly code: string = 'ERR_POOL_BROKEN';
   /** The process id of the child that died or whose initializer failed; undefined when a fork failed. */
   readonly pid: number | undefined;
   /** In a ThreadPool, the id of the thread that died or whose initializer failed (where a process has `pid`). */

@@ -220,8 +220,8 @@ export function resolvePoolOptions(options: PoolOptions = {}, processesName = 'p
   };
 }
 
-/** The `errorClasses` option by class name. @throws TypeError for anything but an array of Error classes. */
-function errorClassesByName(classes: unknown): ErrorClasses {
+/** @internal The `errorClasses` option by class name. @throws TypeError for anything but an array of Error classes. */
+export function errorClassesByName(classes: unknown): ErrorClasses {
   if (classes === undefined) return new Map();
   if (!Array.isArray(classes)) {
     throw invalidArgument(`Expected \`errorClasses\` to be an array of Error classes, got ${describe(classes)}.`);
@@ -320,7 +320,8 @@ export function checkWaitTimeout(name: string, value: unknown): number | undefin
   return value;
 }
 
-function checkOneOf(name: string, value: unknown, allowed: readonly string[]): void {
+/** @internal */
+export function checkOneOf(name: string, value: unknown, allowed: readonly string[]): void {
   if (!allowed.includes(value as string)) {
     throw invalidArgument(
       `Expected \`${name}\` to be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${describe(value)}.`,

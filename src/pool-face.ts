@@ -25,8 +25,9 @@ type AnyListener = (...args: any[]) => void;
 
 /**
  * @typeParam W - Which worker an event comes from: {@link ChildInfo} (`{ pid }`) for processes.
+ * @typeParam E - Its events: {@link PoolEvents}, and those a kind of pool adds of its own (a cluster's hosts).
  */
-export abstract class PoolFace<W extends object = ChildInfo> extends EventEmitter<PoolEvents<W>> {
+export abstract class PoolFace<W extends object = ChildInfo, E extends PoolEvents<W> & Record<keyof E, unknown[]> = PoolEvents<W>> extends EventEmitter {
   readonly #setup: PoolSetup;
 
   static {
@@ -64,7 +65,7 @@ export abstract class PoolFace<W extends object = ChildInfo> extends EventEmitte
    * value a task sends with `emit()`. A listener added right after the constructor sees the first
    * `'spawn'` events too; one that throws becomes a process warning.
    */
-  override on<E extends keyof PoolEvents<W>>(event: E, listener: (...args: PoolEvents<W>[E]) => void): this;
+  override on<K extends keyof E & string>(event: K, listener: (...args: E[K]) => void): this;
   // The untyped form keeps the class a valid EventEmitter whatever typing of it @types/node has.
   override on(event: string | symbol, listener: AnyListener): this;
   override on(event: string | symbol, listener: AnyListener): this {
@@ -72,14 +73,14 @@ export abstract class PoolFace<W extends object = ChildInfo> extends EventEmitte
   }
 
   /** Like `on`, for the next `event` only. */
-  override once<E extends keyof PoolEvents<W>>(event: E, listener: (...args: PoolEvents<W>[E]) => void): this;
+  override once<K extends keyof E & string>(event: K, listener: (...args: E[K]) => void): this;
   override once(event: string | symbol, listener: AnyListener): this;
   override once(event: string | symbol, listener: AnyListener): this {
     return super.once(event as never, listener as never);
   }
 
   /** Stop calling `listener` for `event`. */
-  override off<E extends keyof PoolEvents<W>>(event: E, listener: (...args: PoolEvents<W>[E]) => void): this;
+  override off<K extends keyof E & string>(event: K, listener: (...args: E[K]) => void): this;
   override off(event: string | symbol, listener: AnyListener): this;
   override off(event: string | symbol, listener: AnyListener): this {
     return super.off(event as never, listener as never);

@@ -3,9 +3,11 @@
  * promises. The ts-node binary is started with node directly: the same program, without npx's start-up.
  */
 import { execFile } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { speedupAdvice } from '../examples/tasks/speedup-advice';
+import { useScratchDir } from './helpers';
 
 const run = promisify(execFile);
 const ROOT = path.join(__dirname, '..');
@@ -14,8 +16,8 @@ const TS_NODE = require.resolve('ts-node/dist/bin.js');
 /** ts-node compiles each example on start-up, and every example forks children of its own. */
 jest.setTimeout(120_000);
 
-async function example(name: string, args: string[] = []): Promise<string> {
-  const env = { ...process.env };
+async function example(name: string, args: string[] = [], extraEnv: NodeJS.ProcessEnv = {}): Promise<string> {
+  const env = { ...process.env, ...extraEnv };
   delete env.NODE_EXTRA_CA_CERTS;
   const { stdout } = await run(process.execPath, [TS_NODE, `examples/${name}.ts`, ...args], {
     cwd: ROOT,
@@ -182,4 +184,17 @@ test('threads: the same calls over threads, buffers moved both ways, memory shar
   expect(stdout).toContain('a sine wave of 1000000 samples came back, 8000000 bytes moved');
   expect(stdout).toContain('its power is 0.500; here it now holds 0 bytes');
   expect(stdout).toContain('squared in place by the threads: shared[3] = 9, shared[999] = 998001');
+});
+
+describe('cluster, on a machine without redis-server', () => {
+  const bin = useScratchDir('forkpool-example-path-');
+
+  test('it says how to get Redis, and exits 0', async () => {
+    // A PATH with node alone on it: no redis-server to be found.
+    fs.symlinkSync(process.execPath, path.join(bin(), 'node'));
+    const stdout = await example('cluster', [], { PATH: bin(), REDIS_URL: undefined });
+    expect(stdout).toMatch(/needs Redis: redis-server is not on the PATH/);
+    expect(stdout).toMatch(/apt-get install -y redis-server/);
+    expect(stdout).toMatch(/REDIS_URL=redis:\/\/127\.0\.0\.1:6379/);
+  });
 });

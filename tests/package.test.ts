@@ -136,6 +136,46 @@ test("require.resolve('forkpool/thread') is the script a ThreadPool's threads ru
   expect(result).toEqual({ resolved: path.join(ROOT, 'dist', 'thread.cjs'), main: false });
 });
 
+test("neither import nor require of forkpool loads bullmq or ioredis, forkpool/cluster's optional peers", () => {
+  const loaded = `Object.keys(require.cache).filter((file) => /node_modules\\/(bullmq|ioredis)\\//.test(file)).length`;
+  const required = run('no-peers.cjs', `const forkpool = require('forkpool'); ${USE_POOL.replace('{ value,', `{ peers: ${loaded}, value,`)}`.replace(/^/, '(async () => {') + '})();');
+  expect(required).toMatchObject({ value: 42, peers: 0 });
+  const imported = run(
+    'no-peers.mjs',
+    `import * as forkpool from 'forkpool';
+    import { createRequire } from 'node:module';
+    const require = createRequire(import.meta.url);
+    ${USE_POOL.replace('{ value,', `{ peers: ${loaded}, value,`)}`,
+  );
+  expect(imported).toMatchObject({ value: 42, peers: 0 });
+});
+
+test('forkpool/cluster, imported or required, is one copy whose classes are those of forkpool', () => {
+  const result = run(
+    'cluster.mjs',
+    `import * as cluster from 'forkpool/cluster';
+    import * as forkpool from 'forkpool';
+    import { createRequire } from 'node:module';
+    const required = createRequire(import.meta.url)('forkpool/cluster');
+    console.log(JSON.stringify({
+      names: Object.keys(cluster).sort(),
+      same: cluster.ClusterPool === required.ClusterPool && cluster.HostLostError === required.HostLostError,
+      broken: new cluster.HostLostError('x', { host: 'h' }, 0) instanceof forkpool.BrokenPoolError,
+      backend: new cluster.BackendError('x') instanceof forkpool.BrokenPoolError,
+      pool: cluster.ClusterPool.prototype instanceof forkpool.BasePool,
+      executor: cluster.ClusterExecutor.prototype instanceof forkpool.BaseExecutor,
+    }));`,
+  );
+  expect(result).toEqual({
+    names: ['BackendError', 'ClusterExecutor', 'ClusterPool', 'Host', 'HostLostError', 'runHost'],
+    same: true,
+    broken: true,
+    backend: true,
+    pool: true,
+    executor: true,
+  });
+});
+
 test("require.resolve('forkpool/child') is the child script the pools run", () => {
   const result = run(
     'child-script.cjs',

@@ -74,4 +74,14 @@ function double(values) {
   return out;
 }
 
-module.exports = { tiny, tinyEmit, cpu, echo, moveBack, moveBackPiscina, moveBackTinypool, gzipFile, sleep, double };
+/**
+ * The cluster's recovery: on its first run, write this child's pid to `file` and never finish (its host is
+ * killed meanwhile); on a later run, on another host, return that pid at once.
+ */
+function stallOnce(file) {
+  if (fs.existsSync(file)) return Number(fs.readFileSync(file, 'utf8'));
+  fs.writeFileSync(file, String(process.pid));
+  return new Promise(() => {});
+}
+
+module.exports = { tiny, tinyEmit, cpu, echo, moveBack, moveBackPiscina, moveBackTinypool, gzipFile, sleep, double, stallOnce };

@@ -64,9 +64,18 @@ export class TaskResolver {
             'Wrap it in a self-contained function, or export it from a module.',
         );
       }
-      spec = this.#sources.get(source) ?? { id: nextSpecId++, kind: 'inline', source, name: fn.name };
-      this.#sources.set(source, spec);
+      spec = this.resolveSource(source, fn.name);
       this.#functions.set(fn, spec);
+    }
+    return spec;
+  }
+
+  /** A self-contained function from its source text: what an inline task is, once it has crossed to a host. */
+  resolveSource(source: string, name: string): TaskSpec {
+    let spec = this.#sources.get(source);
+    if (spec === undefined) {
+      spec = { id: nextSpecId++, kind: 'inline', source, name };
+      this.#sources.set(source, spec);
     }
     return spec;
   }

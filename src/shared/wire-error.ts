@@ -25,6 +25,11 @@ const CAUSE_REF = '@@forkpool/cause-ref';
 const CONSTRUCTOR = '@@forkpool/constructor';
 /** The name of the error's class, where it differs from the error's `name` (a class that does not set it). */
 const CLASS = '@@forkpool/class';
+/**
+ * On an error rebuilt without its class (no class of that name is known here): the class it was thrown by, so
+ * that it crosses on as that class. A cluster's host passes its children's errors on to the pool that knows it.
+ */
+const THROWN_CLASS = Symbol('forkpool.thrownClass');
 
 /** Causes followed before a chain is cut: a chain this long is a bug, and must not hang the child. */
 const MAX_CAUSES = 100;
@@ -278,9 +283,11 @@ function rebuild(link: Record<string, unknown>, cause: unknown, classes: ErrorCl
   const { cause: _linked, [CONSTRUCTOR]: constructor, [CLASS]: className, errors, ...own } = link;
   if (cause !== undefined && !(isObject(cause) && CAUSE_REF in cause)) own.cause = cause;
   const error = rebuildOne(own, constructor);
-  const known = classes?.get(typeof className === 'string' ? className : String(own.name));
+  const thrownClass = typeof className === 'string' ? className : String(own.name);
+  const known = classes?.get(thrownClass);
   // As Python re-raises the same class: the prototype makes `instanceof` work, and every own property stays.
   if (known !== undefined) Object.setPrototypeOf(error, known.prototype);
+  else Object.defineProperty(error, THROWN_CLASS, { value: thrownClass, configurable: true });
   if (Array.isArray(errors)) {
     // An AggregateError's errors, each sent as a thrown error is.
     const items = errors.map((item: unknown) => (isWireError(item) ? fromWireError(item, classes) : item));
@@ -367,6 +374,8 @@ function isError(value: unknown): boolean {
 /** The name of the class an object was made by, where it can be read; never throws. */
 function classNameOf(value: object): string | undefined {
   try {
+    const thrown: unknown = (value as { [THROWN_CLASS]?: unknown })[THROWN_CLASS];
+    if (typeof thrown === 'string') return thrown;
     const constructor: unknown = Object.getPrototypeOf(value)?.constructor;
     const name: unknown = typeof constructor === 'function' ? constructor.name : undefined;
     return typeof name === 'string' && name !== '' ? name : undefined;

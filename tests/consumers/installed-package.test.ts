@@ -51,6 +51,42 @@ test('its manifest: no dependencies, no install-time scripts, and where it comes
   expect(manifest).toMatchObject({ license: 'MIT', type: 'commonjs' });
   for (const field of ['repository', 'homepage', 'bugs', 'engines']) expect(manifest[field]).toBeDefined();
   expect(manifest.exports['./child']).toBe('./dist/child.cjs');
+  // forkpool/cluster's dependencies are the application's to install, when it uses the cluster.
+  expect(manifest.peerDependencies).toEqual({ bullmq: expect.stringMatching(/^\^6/), ioredis: expect.any(String) });
+  expect(manifest.peerDependenciesMeta).toEqual({ bullmq: { optional: true }, ioredis: { optional: true } });
+  expect(manifest.bin).toEqual({ forkpool: 'dist/forkpool.cjs' });
+});
+
+describe('forkpool/cluster without bullmq and ioredis installed', () => {
+  const missing = { code: 'ERR_POOL_CLUSTER_DEPENDENCY', message: expect.stringMatching(/needs the packages bullmq \(6\.x\) and ioredis.*npm install bullmq@6 ioredis/) };
+
+  test('require and import fail, saying what to install; forkpool itself works', async () => {
+    const consumer = project({
+      type: 'module',
+      files: {
+        'app.js': `import { createRequire } from 'node:module';
+import { Pool } from 'forkpool';
+const failure = (error) => ({ code: error.code, message: error.message });
+const required = (() => { try { createRequire(import.meta.url)('forkpool/cluster'); } catch (error) { return failure(error); } })();
+const imported = await import('forkpool/cluster').then(() => undefined, failure);
+console.log(JSON.stringify({ required, imported, pool: typeof Pool }));`,
+      },
+    });
+    expect(lastJson(await consumer.node(['app.js']))).toEqual({ required: missing, imported: missing, pool: 'function' });
+  });
+
+  test('the forkpool command prints its help, and its worker says what to install', async () => {
+    const consumer = project({ files: {} });
+    // The command's file in the project's copy of the package (node_modules/.bin links to the cache's copy,
+    // inside this repository, where bullmq is installed).
+    const bin = 'node_modules/forkpool/dist/forkpool.cjs';
+    const help = await consumer.node([bin, '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: forkpool worker --redis <url>/);
+    const worker = await consumer.node([bin, 'worker', '--redis', 'redis://127.0.0.1:1']);
+    expect(worker.code).toBe(1);
+    expect(worker.stderr).toMatch(/npm install bullmq@6 ioredis/);
+  });
 });
 
 // Node 20.19+, 21 and 22.0 to 22.11 cannot require() an ES module (20.19 and 22.12+ when told not to).

@@ -1,0 +1,857 @@
+/**
+ * The runner under ClusterPool and ClusterExecutor: every task (a chunk) becomes a BullMQ job on a Redis
+ * queue, which the hosts (`forkpool worker`) take as they have free processes and run in local pools.
+ *
+ *     calls ──submit──▶ backlog (per call) ──add, a window per call──▶ Redis: BullMQ queue ══▶ hosts
+ *       ▲                  ▲ requeue (lost host)                          │ job records, events   │ beats
+ *       └──── settle ◀─────┴── events: active, progress, completed ◀──────┘                       │
+ *                          └── tick: hosts' beats (lost → requeue or HostLostError),  ◀───────────┘
+ *                                    job records (outcomes whose events were trimmed away)
+ *
+ * - A call keeps at most a window of chunks in Redis (backpressure); the rest wait here, where cancelling
+ *   one is certain. A job in Redis that no host has taken is removed when its task is cancelled; one a host
+ *   has taken is stopped there (a message on the queue's stop channel).
+ * - Outcomes come from BullMQ's events stream. The stream is trimmed (about 10,000 entries): a pool slow to
+ *   read it, or one whose event loop was blocked, finds that entries it may not have read are gone (the
+ *   stream's oldest entry is newer than where its reader stood at the previous tick) and reads the records
+ *   of its jobs instead.
+ * - Hosts beat into a registry scored with Redis's clock. A job records which host took it; a job whose host
+ *   has not beaten for `hostLossTimeout` is lost: its job is abandoned (a late outcome is discarded, and the
+ *   host is told to stop it should it wake up) and the task is requeued as a new job, or fails.
+ * - BullMQ's own stalled-job check never runs a job again (hosts set maxStalledCount to 0): it only fails a
+ *   job that lost its lock, which this runner then treats as a lost host. Every rerun is decided here.
+ * - Redis that leaves the runner's commands unanswered for `redisTimeout` while there is work, or that comes
+ *   back without the runner's jobs, breaks the pool: everything pending and later rejects with BackendError.
+ */
+import { randomBytes } from 'node:crypto';
+import pDefer from 'p-defer';
+import { PoolStateError } from '../index';
+import type { Task } from '../scheduler/task';
+import type { ChunkValues } from '../shared/packing';
+import type { OpenInput, PoolObserver, PoolState, TaskRunner } from '../scheduler/task-runner';
+import { TaskQueue } from '../scheduler/task-queue';
+import { chunkedInputWindow } from '../calls/pool-setup';
+import { connect, dependencies, describeConnection, QueueKeys, type BullMQ, type Redis } from './backend';
+import { BackendError, HostLostError, type LostHost } from './cluster-errors';
+import type { ResolvedClusterOptions } from './cluster-options';
+import { decodeEvent, decodeOutcome, encodeChunk, JOB_NAME, outcomeError, wireSpec, type ChunkOutcome } from './job-codec';
+import type { ClusterStats, HostDownInfo, HostInfo, RequeueInfo } from './cluster-events';
+import { compareEventIds, parseTick, withScripts, type HostRecord, type ScriptClient, type TickResult } from './scripts';
+
+const TRANSITIONS: Record<PoolState, readonly PoolState[]> = {
+  running: ['closed', 'terminated', 'broken'],
+  closed: ['terminated', 'broken'],
+  broken: [],
+  terminated: [],
+};
+
+/** The module name a pool's string task names resolve to: the host's own module, whatever it is there. @internal */
+export const HOST_MODULE = 'forkpool:host-module';
+
+/** At least this many chunks of a call may wait in Redis, however few processes the hosts have. */
+const MIN_WINDOW = 8;
+/** While several jobs are in Redis, the events reader reads no more often than this (ms): in batches. */
+const COALESCE_MS = 2;
+/** Jobs added to Redis in one round trip at most. */
+const ADD_BATCH = 1000;
+/** Job records read by one tick script at most. */
+const READ_BATCH = 1000;
+/** Ticks are this often at most, and at least: between them, a quarter of `hostLossTimeout`. */
+const MIN_TICK_MS = 25;
+const MAX_TICK_MS = 1000;
+/** Every so often a tick reads the records of every job in Redis, whatever the events said. */
+const FULL_READ_EVERY_MS = 30_000;
+/** A host silent this long leaves the registry (a pool judges it lost long before). */
+const FORGET_HOST_MS = 3_600_000;
+/**
+ * How long Redis keeps a finished job's record that nobody read (its pool died first), in seconds. A pool
+ * removes the records it has read; this bounds the rest.
+ */
+const RECORD_TTL_S = 3600;
+
+/** What a cluster's runner tells its face beyond what every runner does. @internal */
+export interface ClusterObserver {
+  hostUp(info: HostInfo): void;
+  hostDown(info: HostDownInfo): void;
+  requeued(info: RequeueInfo): void;
+}
+
+/** Where a task is, for this runner. */
+type Phase =
+  /** Waiting here for room in its call's window. */
+  | 'backlog'
+  /** Its job is being added to Redis. */
+  | 'adding'
+  /** Its job is in Redis; no host has taken it that this runner knows of. */
+  | 'waiting'
+  /** A host took its job. */
+  | 'started';
+
+interface Entry {
+  readonly task: Task;
+  phase: Phase;
+  /** The current job of the task; earlier ones (before a requeue) are abandoned. */
+  jobId: string | undefined;
+  /** Jobs made for it so far. */
+  attempts: number;
+  requeues: number;
+  /** The host that took the current job, once known. */
+  host: string | undefined;
+  /** Settles once the current job's add has, whatever its outcome. */
+  added: Promise<unknown> | undefined;
+}
+
+/** @internal */
+export class ClusterRunner implements TaskRunner {
+  #state: PoolState = 'running';
+  readonly #options: ResolvedClusterOptions;
+  readonly #observer: PoolObserver;
+  readonly #clusterObserver: ClusterObserver;
+  readonly #keys: QueueKeys;
+  /** Unique per pool: the start of every job id it makes. */
+  readonly #id = randomBytes(6).toString('hex');
+  /** Commands, shared with the BullMQ Queue. */
+  readonly #redis: ScriptClient;
+  /** The events reader's connection, blocked in XREAD: its own, and the pool's to cut when it shuts down. */
+  readonly #eventsRedis: Redis;
+  readonly #queue: BullMQ.Queue;
+  #events: BullMQ.QueueEvents | undefined;
+  /** Jobs go to Redis once the events reader knows where the stream stands (no outcome can slip by). */
+  #ready = false;
+  readonly #entries = new Map<Task, Entry>();
+  readonly #byJob = new Map<string, Entry>();
+  /** Tasks not yet in Redis, by call, calls in the order they first submitted. */
+  readonly #backlog = new Map<number, TaskQueue>();
+  /** Tasks of each call whose jobs are in Redis (or on their way there). */
+  readonly #inRedis = new Map<number, number>();
+  #pumpScheduled = false;
+  /** Unfinished tasks plus open inputs: a closed pool shuts down when it reaches zero. */
+  #pending = 0;
+  readonly #openInputs = new Set<OpenInput>();
+  readonly #counts = { completed: 0, failed: 0, requeued: 0, hostsLost: 0, hostsSeen: 0 };
+  /** The live hosts as the last tick saw them. */
+  #hosts = new Map<string, HostRecord>();
+  /** The newest entry of the events stream this pool has read. */
+  #lastEventId = '0-0';
+  /**
+   * Where the events reader stood when the previous tick began (undefined until it starts): every entry up to
+   * it has been read. Trimming takes the oldest entries first: while the stream still holds this entry,
+   * nothing after it has been trimmed; once its oldest entry is newer, an entry may have gone unread.
+   */
+  #checkedEventId: string | undefined;
+  #fullReadAt = 0;
+  #fullReadWanted = false;
+  #tickTimer: NodeJS.Timeout | undefined;
+  #tickInFlight = false;
+  /** Commands sent to Redis and not answered: their start times, for the watchdog. */
+  readonly #inFlight = new Map<number, number>();
+  #nextCommand = 0;
+  #lastRedisError: Error | undefined;
+  #connectedOnce = false;
+  readonly #stopsToSend: string[] = [];
+  /** Finished jobs whose outcomes have been read, to remove from Redis. */
+  #toForget: string[] = [];
+  /** Resolves once the pool's connections are closed: what join() waits for. */
+  readonly #closed = pDefer<void>();
+  #shuttingDown = false;
+  /** Every host this pool has seen, to name a lost one. */
+  readonly #known = new Map<string, HostRecord>();
+  /** Why the pool broke, kept to give every task a fresh error of its own. */
+  #breakReason: { message: string; cause: unknown } | undefined;
+
+  constructor(options: ResolvedClusterOptions, observer: PoolObserver, clusterObserver: ClusterObserver) {
+    this.#options = options;
+    this.#observer = observer;
+    this.#clusterObserver = clusterObserver;
+    this.#keys = new QueueKeys(options.prefix, options.queue);
+    const { bullmq } = dependencies();
+    const onError = (error: Error) => {
+      this.#lastRedisError = error;
+    };
+    this.#redis = withScripts(connect(options.connection, onError));
+    this.#eventsRedis = connect(options.connection, onError);
+    this.#redis.on('ready', () => {
+      // Back after a loss: Redis may have restarted without the pool's jobs.
+      if (this.#connectedOnce) this.#fullReadWanted = true;
+      this.#connectedOnce = true;
+    });
+    // The queue's settings (how long its events stream is, say) are its administrator's: a pool leaves them.
+    this.#queue = new bullmq.Queue(options.queue, { connection: this.#redis, prefix: options.prefix, skipMetasUpdate: true });
+    this.#queue.on('error', onError);
+    void this.#start(onError);
+    this.#scheduleTick(0);
+  }
+
+  get state(): PoolState {
+    return this.#state;
+  }
+
+  /** The `processes` option, else the processes of the live hosts (at least 1). */
+  get processes(): number {
+    if (this.#options.processes !== undefined) return this.#options.processes;
+    let slots = 0;
+    for (const host of this.#hosts.values()) slots += host.slots;
+    return Math.max(1, slots);
+  }
+
+  get output(): { stdout: null; stderr: null } {
+    // The hosts' children write to their host's output.
+    return { stdout: null, stderr: null };
+  }
+
+  stats(): ClusterStats {
+    const stats: ClusterStats = {
+      processes: 0,
+      starting: 0,
+      idle: 0,
+      busy: 0,
+      queued: 0,
+      running: 0,
+      completed: this.#counts.completed,
+      failed: this.#counts.failed,
+      spawned: this.#counts.hostsSeen,
+      crashed: this.#counts.hostsLost,
+      hosts: this.#hosts.size,
+      requeued: this.#counts.requeued,
+      hostsLost: this.#counts.hostsLost,
+    };
+    for (const host of this.#hosts.values()) {
+      stats.processes += host.slots;
+      stats.busy += Math.min(host.busy, host.slots);
+    }
+    stats.idle = stats.processes - stats.busy;
+    for (const entry of this.#entries.values()) {
+      if (entry.phase === 'started') stats.running++;
+      else stats.queued++;
+    }
+    return stats;
+  }
+
+  /** The live hosts of the queue, read from Redis now: within `redisTimeout`, or a BackendError. */
+  async hosts(): Promise<HostInfo[]> {
+    if (this.#shuttingDown) throw new PoolStateError('The pool is closed: its connection to Redis is, too.');
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => {
+        const message = `Redis (${describeConnection(this.#options.connection)}) did not answer within ${this.#options.redisTimeout} ms (the pool's redisTimeout).`;
+        reject(new BackendError(message, {}, this.#lastRedisError === undefined ? undefined : { cause: this.#lastRedisError }));
+      }, this.#options.redisTimeout);
+    });
+    const asked = this.#track(this.#redis.forkpoolTick(...this.#tickKeys())).catch((error: unknown) => {
+      // Cut off as the pool broke: the pool's error says why.
+      throw this.#breakReason === undefined ? error : this.#stoppedError();
+    });
+    const reply = await Promise.race([asked, late]).finally(() => clearTimeout(timer));
+    const tick = parseTick(reply);
+    this.#readHosts(tick);
+    return [...this.#hosts.values()].map(({ id, hostname, pid, slots }) => ({ id, hostname, pid, slots }));
+  }
+
+  // --- TaskRunner -----------------------------------------------------------------------------------
+
+  submit(task: Task): void {
+    if (this.#state === 'broken' || this.#state === 'terminated') {
+      task.finish();
+      task.sink.rejectTask(task, this.#stoppedError());
+      return;
+    }
+    this.#pending++;
+    task.enqueue();
+    this.#entries.set(task, { task, phase: 'backlog', jobId: undefined, attempts: 0, requeues: 0, host: undefined, added: undefined });
+    let backlog = this.#backlog.get(task.call);
+    if (backlog === undefined) this.#backlog.set(task.call, (backlog = new TaskQueue()));
+    backlog.push(task);
+    this.#schedulePump();
+  }
+
+  /** Reject a task with `reason`: a job no host has taken is removed, one a host has is stopped there. */
+  abort(task: Task, reason: unknown): void {
+    const entry = this.#entries.get(task);
+    if (entry === undefined) return;
+    const started = entry.phase === 'started';
+    this.#revoke(entry, 'stop');
+    this.#settle(task, reason, undefined, undefined, undefined, started);
+  }
+
+  /**
+   * Drop a task no host has begun, as far as this pool knows: true, and it never runs, or, should a host
+   * have taken its job in the meantime, it is stopped there. False for a task known to have started.
+   */
+  cancel(task: Task): boolean {
+    const entry = this.#entries.get(task);
+    if (entry === undefined || entry.phase === 'started') return false;
+    this.#revoke(entry, 'stop');
+    this.#drop(entry);
+    return true;
+  }
+
+  /** The call no longer wants the task: removed if no host has it, else left to run, its outcome ignored. */
+  discard(task: Task): void {
+    const entry = this.#entries.get(task);
+    if (entry === undefined) return;
+    this.#revoke(entry, entry.phase === 'started' ? 'forget' : 'remove');
+    this.#drop(entry);
+  }
+
+  running(task: Task): boolean {
+    return this.#entries.get(task)?.phase === 'started';
+  }
+
+  openInput(input: OpenInput): void {
+    this.#openInputs.add(input);
+    this.#pending++;
+  }
+
+  closeInput(input: OpenInput): void {
+    if (!this.#openInputs.delete(input)) return;
+    this.#pending--;
+    this.#shutDownIfDone();
+  }
+
+  close(): void {
+    if (this.#state !== 'running') return;
+    this.#transition('closed');
+    for (const input of [...this.#openInputs]) input.poolClosed();
+    this.#shutDownIfDone();
+  }
+
+  terminate(): void {
+    if (this.#state === 'terminated' || this.#state === 'broken') return;
+    this.#transition('terminated');
+    const revoked: Promise<unknown>[] = [];
+    for (const entry of [...this.#entries.values()]) {
+      revoked.push(this.#revoke(entry, 'stop'));
+      this.#settle(entry.task, new PoolStateError('The pool was terminated before this task finished.'));
+    }
+    // Its jobs leave Redis (or their hosts stop them) before its connections close; a Redis that does not
+    // answer is waited for no longer than redisTimeout.
+    void Promise.race([Promise.allSettled(revoked), delay(this.#options.redisTimeout)]).then(() => this.#shutDown());
+  }
+
+  join(): Promise<void> {
+    if (this.#state === 'running') {
+      return Promise.reject(new PoolStateError('join() waits for the pool to finish: call close() or terminate() first.'));
+    }
+    return this.#closed.promise;
+  }
+
+  // --- Start-up -------------------------------------------------------------------------------------
+
+  /**
+   * Start reading the events stream from its newest entry as it stands before the first job is added: an
+   * events reader that started from "now" ('$') would miss the outcomes of jobs finished before its first read.
+   */
+  async #start(onError: (error: Error) => void): Promise<void> {
+    let newest: string;
+    try {
+      const [last] = (await this.#track(this.#redis.xrevrange(this.#keys.events, '+', '-', 'COUNT', 1))) as Array<[string, string[]]>;
+      newest = last?.[0] ?? '0-0';
+    } catch (error) {
+      // The watchdog breaks the pool if Redis stays away; a closed pool has nothing to start.
+      if (!this.#shuttingDown) this.#break(`Redis (${describeConnection(this.#options.connection)}) failed the pool as it started.`, error);
+      return;
+    }
+    if (this.#shuttingDown) return;
+    this.#lastEventId = newest;
+    this.#checkedEventId = newest;
+    const { bullmq } = dependencies();
+    // On a client of the pool's own, which BullMQ leaves open (shared) and the pool can cut whatever state
+    // Redis is in: BullMQ's own close waits for Redis to answer, and a frozen Redis never does.
+    const events = new bullmq.QueueEvents(
+      this.#options.queue,
+      { connection: this.#eventsRedis, prefix: this.#options.prefix, lastEventId: newest },
+      (name, options) => this.#coalescing(bullmq.createRedisBackend(name, options, { blocking: false })),
+    );
+    this.#events = events;
+    events.on('error', onError);
+    const seen = (id: string) => {
+      if (compareEventIds(id, this.#lastEventId) > 0) this.#lastEventId = id;
+    };
+    events.on('active', ({ jobId }, id) => {
+      seen(id);
+      this.#onActive(jobId);
+    });
+    events.on('progress', ({ jobId, data }, id) => {
+      seen(id);
+      this.#onProgress(jobId, data);
+    });
+    events.on('completed', ({ jobId, returnvalue }, id) => {
+      seen(id);
+      this.#onFinished(jobId, 'completed', returnvalue);
+    });
+    events.on('failed', ({ jobId, failedReason }, id) => {
+      seen(id);
+      this.#onFinished(jobId, 'failed', failedReason);
+    });
+    events.on('waiting', ({ jobId, prev }, id) => {
+      seen(id);
+      if (prev === 'active') this.#onHandedBack(jobId);
+    });
+    for (const name of ['added', 'removed', 'stalled', 'drained', 'delayed', 'duplicated', 'deduplicated', 'retries-exhausted'] as const) {
+      events.on(name, (...args: unknown[]) => seen(String(args.at(-1))));
+    }
+    this.#ready = true;
+    this.#pump();
+  }
+
+  /**
+   * The events reader's backend, reading in batches while several jobs are in Redis: every job adds three or
+   * four entries to the stream, and a reader that asks again the moment it has read one entry makes a round
+   * trip of each, which on a busy machine costs the pool, Redis and the hosts more than the jobs themselves.
+   * With one job in flight (one call after another) it asks again at once: no wait is added to a lone call.
+   */
+  #coalescing<B extends BullMQ.RedisQueueBackend>(backend: B): B {
+    const read = backend.readEvents.bind(backend);
+    let readAt = 0;
+    backend.readEvents = async (id, blockTimeout) => {
+      const wait = readAt + COALESCE_MS - performance.now();
+      if (wait > 0 && this.#byJob.size > 1) await delay(wait);
+      const data = await read(id, blockTimeout);
+      readAt = data == null ? 0 : performance.now();
+      return data;
+    };
+    return backend;
+  }
+
+  // --- Sending jobs ---------------------------------------------------------------------------------
+
+  #schedulePump(): void {
+    if (this.#pumpScheduled) return;
+    this.#pumpScheduled = true;
+    // After the call that submitted: a map's chunks go to Redis together.
+    queueMicrotask(() => {
+      this.#pumpScheduled = false;
+      this.#pump();
+    });
+  }
+
+  /** Send each call's backlog to Redis, as far as its window allows. */
+  #pump(): void {
+    if (!this.#ready || this.#state === 'broken' || this.#state === 'terminated') return;
+    const window = Math.max(MIN_WINDOW, chunkedInputWindow(this.processes));
+    const batch: Entry[] = [];
+    for (const [call, tasks] of this.#backlog) {
+      let inRedis = this.#inRedis.get(call) ?? 0;
+      while (tasks.length > 0 && inRedis < window) {
+        const entry = this.#entries.get(tasks.shift()!);
+        if (entry === undefined || entry.phase !== 'backlog') continue;
+        batch.push(entry);
+        inRedis++;
+      }
+      this.#inRedis.set(call, inRedis);
+      if (tasks.length === 0) this.#backlog.delete(call);
+    }
+    if (batch.length > 0) this.#add(batch, false);
+  }
+
+  /** Make a job of each entry's task and add them; `first`: at the head of the queue (a requeued chunk). */
+  #add(entries: Entry[], first: boolean): void {
+    const jobs: Array<{ entry: Entry; job: { name: string; data: unknown; opts: BullMQ.JobsOptions } }> = [];
+    for (const entry of entries) {
+      const { task } = entry;
+      const jobId = `fp.${this.#id}.${task.id}.${entry.attempts++}`;
+      let data;
+      try {
+        data = encodeChunk(
+          { spec: wireSpec(task.spec, HOST_MODULE), inputs: task.inputs, spread: task.spread, timeout: task.timeout, keepGoing: task.keepGoing },
+          { encoding: this.#options.serialization, hostLossTimeout: this.#options.hostLossTimeout, maxPayloadBytes: this.#options.maxPayloadBytes },
+          this.#options.maxPayloadBytes,
+        );
+      } catch (error) {
+        // Arguments that cannot be sent fail their task alone, as in a local pool.
+        this.#settle(task, error);
+        continue;
+      }
+      entry.phase = 'adding';
+      entry.jobId = jobId;
+      entry.host = undefined;
+      this.#byJob.set(jobId, entry);
+      const retention = { age: RECORD_TTL_S };
+      jobs.push({ entry, job: { name: JOB_NAME, data, opts: { jobId, lifo: first, removeOnComplete: retention, removeOnFail: retention } } });
+    }
+    for (let start = 0; start < jobs.length; start += ADD_BATCH) {
+      const slice = jobs.slice(start, start + ADD_BATCH);
+      // One job alone goes without a transaction: a single add costs Redis and this process less.
+      const adding =
+        slice.length === 1 ? this.#queue.add(slice[0].job.name, slice[0].job.data, slice[0].job.opts) : this.#queue.addBulk(slice.map(({ job }) => job));
+      const added = this.#track<unknown>(adding).then(
+        () => {
+          for (const { entry } of slice) if (entry.phase === 'adding') entry.phase = 'waiting';
+        },
+        (error: unknown) => {
+          for (const { entry } of slice) {
+            if (this.#byJob.get(entry.jobId!) !== entry) continue;
+            this.#settle(entry.task, new BackendError(`Redis refused the job of this task: ${(error as Error).message}`, {}, { cause: error }));
+          }
+        },
+      );
+      for (const { entry } of slice) entry.added = added;
+    }
+  }
+
+  /**
+   * Take the entry's current job back: `'remove'` it from Redis if no host has it; `'stop'`: that, or stop
+   * it on the host that has it; `'forget'`: leave it to run. Whatever comes of the job later is ignored.
+   */
+  #revoke(entry: Entry, mode: 'remove' | 'stop' | 'forget'): Promise<unknown> {
+    const { jobId } = entry;
+    if (jobId === undefined) return Promise.resolve();
+    if (this.#byJob.get(jobId) === entry) this.#byJob.delete(jobId);
+    if (mode === 'forget') return Promise.resolve();
+    if (entry.phase === 'started') {
+      if (mode === 'stop') this.#stop(jobId);
+      return Promise.resolve();
+    }
+    // Not in Redis until its add has answered: removing it sooner would remove nothing.
+    return Promise.resolve(entry.added)
+      .then(() => this.#track(this.#queue.remove(jobId)))
+      .then((removed) => {
+        // 0: the job is locked, a host has it.
+        if (removed === 0 && mode === 'stop') this.#stop(jobId);
+      })
+      .catch(() => undefined);
+  }
+
+  /** Ask the hosts to stop a job: whichever runs it (or takes it before it hears) drops it. */
+  #stop(jobId: string): void {
+    if (this.#stopsToSend.push(jobId) > 1) return;
+    queueMicrotask(() => {
+      const ids = this.#stopsToSend.splice(0);
+      this.#track(this.#redis.publish(this.#keys.stop, JSON.stringify(ids))).catch(() => undefined);
+    });
+  }
+
+  // --- Outcomes -------------------------------------------------------------------------------------
+
+  /** The current job of a task, if `jobId` is one; earlier jobs of a requeued task are not. */
+  #current(jobId: string): Entry | undefined {
+    const entry = this.#byJob.get(jobId);
+    return entry !== undefined && entry.jobId === jobId ? entry : undefined;
+  }
+
+  #onActive(jobId: string): void {
+    const entry = this.#current(jobId);
+    if (entry !== undefined && (entry.phase === 'adding' || entry.phase === 'waiting')) entry.phase = 'started';
+  }
+
+  /** A host handed the job back as it closed: it waits for another host. */
+  #onHandedBack(jobId: string): void {
+    const entry = this.#current(jobId);
+    if (entry?.phase === 'started') {
+      entry.phase = 'waiting';
+      entry.host = undefined;
+    }
+  }
+
+  #onProgress(jobId: string, data: unknown): void {
+    const entry = this.#current(jobId);
+    if (entry === undefined) return;
+    let event: { value: unknown; host: string; pid: number };
+    try {
+      event = decodeEvent(data);
+    } catch {
+      return; // someone else's progress on a job of ours: not an event of a task
+    }
+    const info = { host: event.host, pid: event.pid };
+    entry.task.sink.eventFor?.(entry.task, event.value, info);
+    this.#observer.event(event.value, info);
+  }
+
+  /** A job finished, as its event or its record says. */
+  #onFinished(jobId: string, how: 'completed' | 'failed', result: unknown): void {
+    const entry = this.#byJob.get(jobId);
+    if (entry === undefined) return;
+    this.#byJob.delete(jobId);
+    // Its record has been read: Redis need not keep it (removed with the next tick).
+    this.#toForget.push(jobId);
+    // An earlier job of a requeued task: its host was presumed lost, and what it sends now is discarded.
+    if (entry.jobId !== jobId) return;
+    if (how === 'failed') {
+      // Our hosts never fail a job: BullMQ did, as its host lost the job's lock (it stalled).
+      this.#lostHost(entry, entry.host, `its job failed in BullMQ: ${String(result)}`);
+      return;
+    }
+    let outcome: ChunkOutcome;
+    try {
+      outcome = decodeOutcome(typeof result === 'string' ? JSON.parse(result) : result);
+    } catch (error) {
+      this.#settle(entry.task, error);
+      return;
+    }
+    if ('values' in outcome) this.#settle(entry.task, undefined, outcome.values);
+    else if ('error' in outcome) this.#settle(entry.task, outcomeError(outcome, this.#options.errorClasses), undefined, outcome.index, outcome.done);
+    // Dropped although this pool still wanted it: a host that heard a stop meant for another job.
+    else this.#lostHost(entry, entry.host, 'its host dropped it');
+  }
+
+  // --- Ticks: hosts, lost jobs, missed events, Redis -------------------------------------------------
+
+  get #tickMs(): number {
+    return Math.min(MAX_TICK_MS, Math.max(MIN_TICK_MS, this.#options.hostLossTimeout / 4), this.#options.redisTimeout / 4);
+  }
+
+  #scheduleTick(delay = this.#tickMs): void {
+    this.#tickTimer = setTimeout(() => this.#tick(), delay);
+    this.#tickTimer.unref();
+  }
+
+  #tickKeys(ids: string[] = []): Array<string | number> {
+    return [this.#keys.hosts, this.#keys.hostInfo, this.#keys.events, this.#keys.job, FORGET_HOST_MS, ...ids];
+  }
+
+  #tick(): void {
+    if (this.#shuttingDown) return;
+    this.#scheduleTick();
+    this.#watchRedis();
+    if (this.#tickInFlight) return;
+    // Every tick reads the jobs that have started (their hosts may be lost); now and then, and when events
+    // were lost, every job in Redis.
+    const now = Date.now();
+    const full = this.#fullReadWanted || now - this.#fullReadAt >= FULL_READ_EVERY_MS;
+    const entries = [...this.#byJob.values()].filter((entry) => entry.phase === 'started' || (full && entry.phase === 'waiting'));
+    if (full) {
+      this.#fullReadWanted = false;
+      this.#fullReadAt = now;
+    }
+    if (this.#toForget.length > 0) {
+      const ids = this.#toForget;
+      this.#toForget = [];
+      this.#track(this.#redis.forkpoolForget(this.#keys.completed, this.#keys.failed, this.#keys.job, ...ids)).catch(() => undefined);
+    }
+    this.#tickInFlight = true;
+    this.#readJobs(entries)
+      .catch(() => {
+        // Redis is away: the watchdog decides when to give up.
+      })
+      .finally(() => {
+        this.#tickInFlight = false;
+      });
+  }
+
+  /** Read the records of `entries`' jobs (and the registry); if the events stream lost entries unread, of every job. */
+  async #readJobs(entries: Entry[]): Promise<void> {
+    const reached = this.#lastEventId;
+    const tick = await this.#readBatch(entries.slice(0, READ_BATCH));
+    if (tick === undefined) return;
+    for (let start = READ_BATCH; start < entries.length; start += READ_BATCH) await this.#readBatch(entries.slice(start, start + READ_BATCH));
+    const checked = this.#checkedEventId;
+    if (checked === undefined) return;
+    this.#checkedEventId = reached;
+    if (compareEventIds(tick.oldestEventId, checked) <= 0) return;
+    // The stream lost entries this pool may not have read: what they said is in the records of its jobs.
+    const inRedis = [...this.#byJob.values()].filter((entry) => entry.phase !== 'adding');
+    for (let start = 0; start < inRedis.length; start += READ_BATCH) await this.#readBatch(inRedis.slice(start, start + READ_BATCH));
+  }
+
+  /** One tick script over the jobs of `entries`, and what their records say; undefined once shut down. */
+  async #readBatch(entries: Entry[]): Promise<TickResult | undefined> {
+    const ids = entries.map((entry) => entry.jobId!);
+    const tick = parseTick(await this.#track(this.#redis.forkpoolTick(...this.#tickKeys(ids))));
+    if (this.#shuttingDown) return undefined;
+    // The registry and the records were read at one instant: a job is judged by the registry of that instant
+    // (a host that has just joined has taken a job, it has beaten already).
+    this.#readHosts(tick);
+    entries.forEach((entry, i) => this.#readJob(entry, ids[i], tick.jobs[i], tick));
+    return tick;
+  }
+
+  /** What the record of a job says, against what this pool thought of it. */
+  #readJob(entry: Entry, jobId: string, job: TickResult['jobs'][number], tick: TickResult): void {
+    if (this.#current(jobId) !== entry) return;
+    switch (job.state) {
+      case 'missing':
+        // Added (its add answered) and never removed by this pool: Redis lost it.
+        if (entry.phase !== 'adding') {
+          this.#break(
+            `Redis (${describeConnection(this.#options.connection)}) no longer has the pool's jobs: it restarted without its data, or ` +
+              'someone removed them.',
+          );
+        }
+        return;
+      case 'completed':
+      case 'failed':
+        this.#onFinished(jobId, job.state, job.outcome);
+        return;
+      case 'active': {
+        entry.phase = 'started';
+        entry.host = job.host;
+        const host = this.#hosts.get(job.host);
+        if (host === undefined || tick.now - host.beat > this.#options.hostLossTimeout) {
+          const silence = host === undefined ? 'it has left the queue' : `no sign of life for ${tick.now - host.beat} ms`;
+          this.#lostHost(entry, job.host, silence);
+        }
+        return;
+      }
+      case 'waiting':
+        return;
+    }
+  }
+
+  /** The registry as this tick read it: 'host-up' for hosts new to this pool, 'host-down' for those gone. */
+  #readHosts(tick: TickResult): void {
+    const live = new Map<string, HostRecord>();
+    for (const host of tick.hosts) {
+      this.#known.set(host.id, host);
+      if (tick.now - host.beat <= this.#options.hostLossTimeout) live.set(host.id, host);
+    }
+    for (const [id, host] of live) {
+      if (this.#hosts.has(id)) continue;
+      this.#counts.hostsSeen++;
+      this.#clusterObserver.hostUp(publicInfo(host));
+    }
+    const previous = this.#hosts;
+    this.#hosts = live;
+    for (const [id, host] of previous) {
+      if (live.has(id)) continue;
+      const silent = tick.hosts.some((record) => record.id === id);
+      if (silent) this.#counts.hostsLost++;
+      this.#clusterObserver.hostDown({ ...publicInfo(host), reason: silent ? 'lost' : 'left' });
+    }
+  }
+
+  /** The host of the entry's job is lost: its job is abandoned, and the task requeued or failed. */
+  #lostHost(entry: Entry, hostId: string | undefined, why: string): void {
+    const { task } = entry;
+    if (task.state === 'done') return;
+    const record = hostId === undefined ? undefined : this.#known.get(hostId);
+    const lost: LostHost = { host: hostId ?? 'unknown', hostname: record?.hostname, pid: record?.pid };
+    // Should the host wake up, it stops the job; what it sends meanwhile is discarded.
+    this.#revoke(entry, 'stop');
+    const where = `The host ${lost.host}${record === undefined ? '' : ` (${record.hostname}, pid ${record.pid})`} running this task was lost: ${why}.`;
+    if (this.#options.onHostLoss === 'fail') {
+      this.#settle(task, new HostLostError(`${where} The pool's onHostLoss is 'fail'.`, lost, entry.requeues));
+      return;
+    }
+    if (entry.requeues >= this.#options.maxRequeues) {
+      this.#settle(
+        task,
+        new HostLostError(`${where} It had been requeued ${entry.requeues} times already, the pool's maxRequeues.`, lost, entry.requeues),
+      );
+      return;
+    }
+    entry.requeues++;
+    this.#counts.requeued++;
+    this.#clusterObserver.requeued({ host: lost.host, requeues: entry.requeues });
+    // It keeps its place in its call's window, and goes to the head of the queue.
+    this.#add([entry], true);
+  }
+
+  /**
+   * Break the pool when Redis has left a command unanswered for `redisTimeout` while there is work. Judged
+   * after the event loop has read what sockets hold: a loop blocked longer than that finds old commands whose
+   * answers are waiting to be read.
+   */
+  #watchRedis(): void {
+    if (this.#pending === 0 || this.#inFlight.size === 0) return;
+    const overdue = () => {
+      const oldest = Math.min(...this.#inFlight.values());
+      return Date.now() - oldest > this.#options.redisTimeout;
+    };
+    if (!overdue()) return;
+    setImmediate(() => {
+      if (this.#pending === 0 || this.#inFlight.size === 0 || !overdue()) return;
+      this.#break(
+        `Redis (${describeConnection(this.#options.connection)}) has not answered for more than ${this.#options.redisTimeout} ms ` +
+          '(the pool\'s redisTimeout): it is unreachable or stopped.',
+        this.#lastRedisError,
+      );
+    });
+  }
+
+  /** A command sent to Redis, timed for the watchdog. */
+  #track<T>(command: Promise<T>): Promise<T> {
+    const id = this.#nextCommand++;
+    this.#inFlight.set(id, Date.now());
+    const done = () => {
+      this.#inFlight.delete(id);
+    };
+    command.then(done, done);
+    return command;
+  }
+
+  // --- Settling and shutting down -------------------------------------------------------------------
+
+  /**
+   * `index` and `done`: the failing call of a chunk, and the results of those that succeeded. `counted`:
+   * false for a task dropped before it started, which neither completed nor failed.
+   */
+  #settle(task: Task, error: unknown, values?: ChunkValues, index?: number, done?: ChunkValues, counted = true): void {
+    const entry = this.#entries.get(task);
+    if (entry === undefined) return;
+    this.#drop(entry);
+    if (counted) this.#counts[values !== undefined ? 'completed' : 'failed']++;
+    if (values !== undefined) task.sink.resolveTask(task, values);
+    else task.sink.rejectTask(task, error, index, done);
+  }
+
+  /** The task is over for this pool: out of its books, its call's window one slot freer. */
+  #drop(entry: Entry): void {
+    const { task } = entry;
+    this.#entries.delete(task);
+    if (entry.jobId !== undefined && this.#byJob.get(entry.jobId) === entry) this.#byJob.delete(entry.jobId);
+    if (entry.phase !== 'backlog') {
+      const inRedis = (this.#inRedis.get(task.call) ?? 1) - 1;
+      if (inRedis > 0) this.#inRedis.set(task.call, inRedis);
+      else this.#inRedis.delete(task.call);
+      if (this.#backlog.has(task.call)) this.#schedulePump();
+    }
+    task.finish();
+    this.#pending--;
+    this.#shutDownIfDone();
+  }
+
+  #break(message: string, cause?: unknown): void {
+    if (this.#state === 'broken' || this.#state === 'terminated') return;
+    this.#transition('broken');
+    this.#breakReason = { message, cause };
+    for (const entry of [...this.#entries.values()]) this.#settle(entry.task, this.#stoppedError());
+    void this.#shutDown();
+  }
+
+  /** The error for a task submitted to a pool that no longer runs tasks. */
+  #stoppedError(): Error {
+    if (this.#breakReason === undefined) return new PoolStateError('The pool was terminated; it runs no more tasks.');
+    const { message, cause } = this.#breakReason;
+    return new BackendError(`${message} The pool is broken: every pending and later task fails.`, {}, cause === undefined ? undefined : { cause });
+  }
+
+  #shutDownIfDone(): void {
+    if (this.#state === 'closed' && this.#pending === 0) void this.#shutDown();
+  }
+
+  /** Close the connections, once; join() resolves after. */
+  async #shutDown(): Promise<void> {
+    if (this.#shuttingDown) return;
+    this.#shuttingDown = true;
+    clearTimeout(this.#tickTimer);
+    if (this.#state !== 'broken') {
+      // The outcomes read last leave Redis with the pool, and the connections are quit; but a Redis that does
+      // not answer is waited for no longer than redisTimeout.
+      const forget = this.#toForget.length === 0 ? undefined : this.#redis.forkpoolForget(this.#keys.completed, this.#keys.failed, this.#keys.job, ...this.#toForget);
+      const polite = Promise.allSettled([forget, this.#events?.close(), this.#queue.close()]).then(() => this.#redis.quit());
+      await Promise.race([polite.catch(() => undefined), delay(this.#options.redisTimeout)]);
+    } else {
+      this.#events?.close().catch(() => undefined);
+      this.#queue.close().catch(() => undefined);
+    }
+    // Whatever is still open is cut: no reconnecting client outlives the pool. (Not one that has ended: ioredis
+    // would then wait two seconds for a socket that closed already.)
+    for (const client of [this.#redis, this.#eventsRedis]) if (client.status !== 'end') client.disconnect();
+    this.#closed.resolve();
+  }
+
+  #transition(to: PoolState): void {
+    if (!TRANSITIONS[this.#state].includes(to)) throw new PoolStateError(`The pool cannot go from ${this.#state} to ${to}.`);
+    this.#state = to;
+  }
+}
+
+/** A timer that does not keep the process alive by itself. */
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+function publicInfo({ id, hostname, pid, slots }: HostRecord): HostInfo {
+  return { id, hostname, pid, slots };
+}
+
