@@ -368,6 +368,8 @@ ${mainTable(summary, sizes.workers)}
 - A: ${sizes.tinyCalls.toLocaleString('en')} calls of a task that returns \`x + 1\`, all made at once; map: one call over ${sizes.mapItems.toLocaleString('en')} items, after one over a tenth of them; "4th in a row": the same call after ${FULL_MAPS_BEFORE_WARM_RUN} full-size ones in the same pool, once the processes have compiled its code and grown their heaps.
 - B: ${sizes.cpuTasks} tasks of ${sizes.cpuTaskMs} ms of CPU each (calibrated per runtime: ${run.cpuIterations.node.toLocaleString('en')} loop iterations in Node${run.cpuIterations.python === null ? '' : `, ${run.cpuIterations.python.toLocaleString('en')} in Python`}); serial: Node ${perTask(serialNode)}, Python ${perTask(serialPython)}.
 - C: ${sizes.echoes} echoes of a ${(sizes.echoBytes / 1048576).toFixed(0)} MiB Buffer (Python: \`bytes\`), all submitted at once; MiB of payload per second.
+  Moved: the same number of round trips of ${2 * sizes.workers} buffers of that size, each moved to a thread and back (a transfer
+  list: forkpool's \`transfer\`, piscina's and tinypool's \`move\`), then sent again.
 - D: from the pool's constructor to the first result of one tiny call, ${sizes.workers} workers; raw fork: ${sizes.workers} forked children, the first answer.
 - E: from the pool's constructor to the last result of ${sizes.workers} CPU tasks of ${sizes.coarseTaskMs} ms each (one per worker), in one map where the pool has one (default chunksize), else one call each.
 - F: a warm pool, after ${sizes.workers * 1000} tiny calls: one CPU task of ${sizes.headLongMs} ms, then ${sizes.headShortsPerWorker * sizes.workers} of ${sizes.headShortMs} ms, one call each; the time until the last short one has finished.
@@ -391,9 +393,9 @@ ${detailTable(summary)}
 ${issues.length > 0 ? `\n## Problems\n\n${issues.map((issue) => `- ${issue}`).join('\n')}\n` : ''}
 ## How it is measured
 
-- Pools: forkpool through its built package (\`dist/\`), jest-worker (child processes), worker-farm, tinypool
-  (\`runtime: 'child_process'\`), workerpool (\`workerType: 'process'\`), piscina (worker threads: the in-process
-  reference), a raw \`fork()\` + \`process.send\` baseline (calls pushed round-robin, no queue), and Python's
+- Pools: forkpool through its built package (\`dist/\`: \`Pool\`, \`ThreadPool\` and their executors), jest-worker
+  (child processes), worker-farm, tinypool (\`runtime: 'child_process'\`, and its default, worker threads),
+  workerpool (\`workerType: 'process'\`), piscina (worker threads: the in-process reference), a raw \`fork()\` + \`process.send\` baseline (calls pushed round-robin, no queue), and Python's
   \`multiprocessing.Pool\` and \`concurrent.futures.ProcessPoolExecutor\` (start method \`${run.pythonStart}\`).
 - Every pool has ${sizes.workers} workers and its own defaults otherwise: JSON over the IPC channel for worker-farm, tinypool,
   workerpool and the raw baseline, Node's \`'advanced'\` serialization for forkpool and jest-worker. In C every
