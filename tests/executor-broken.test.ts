@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { BrokenPoolError, CancelledError, ProcessPoolExecutor } from '../src';
 import { executorFor, ONE_CALL_PER_CHILD, TASKS, useScratch } from './executor-helpers';
-import { KINDS, executorOf, idOf, workerAlive } from './kinds';
+import { KINDS, executorOf, idOf, testFor, workerAlive } from './kinds';
 import { isAlive, waitFor } from './helpers';
 
 const scratch = useScratch();
@@ -21,7 +21,7 @@ async function pidFrom(file: string): Promise<number> {
 describe.each(KINDS)('%s', (_name, kind) => {
   const executor = executorFor(kind);
   /** A test that sends a child a signal: a thread has none (thread-faults.test.ts covers its crashes). */
-  const withSignals = kind === 'process' ? test : test.skip;
+  const withSignals = testFor(kind, 'process');
 
   describe('a crash breaks the executor', () => {
     withSignals('SIGKILL of a child mid-task: its future, the other running and pending ones, and later submits reject', async () => {

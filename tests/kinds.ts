@@ -68,3 +68,16 @@ export function usePoolsOf(kind: Kind, defaults: Omit<PoolOptions, 'initializer'
     return pool;
   };
 }
+
+/**
+ * `test` where the kind is `only`, and nothing for the other kind: a test of signals or of the 'json'
+ * serialization has no meaning for a thread, and a skipped test would read as one left undone.
+ */
+export function testFor(kind: Kind, only: Kind): typeof test {
+  return kind === only ? test : ((() => undefined) as unknown as typeof test);
+}
+
+/** `describe` where the kind is `only`, and nothing for the other kind (see testFor). */
+export function describeFor(kind: Kind, only: Kind): typeof describe {
+  return kind === only ? describe : ((() => undefined) as unknown as typeof describe);
+}

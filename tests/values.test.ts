@@ -9,7 +9,7 @@
 import { types } from 'node:util';
 import { ProcessPoolExecutor, type Serialization } from '../src';
 import { fixture, rejectionOf } from './helpers';
-import { KINDS, executorOf, idOf, idsOf, usePoolsOf, workerAlive, type AnyPool } from './kinds';
+import { KINDS, describeFor, executorOf, idOf, idsOf, usePoolsOf, workerAlive, type AnyPool } from './kinds';
 
 const VALUES = fixture('values.js');
 const ERRORS = fixture('errors.js');
@@ -91,7 +91,7 @@ describe.each(KINDS)('%s', (_name, kind) => {
   // Threads exchange values by structured clone only: a ThreadPool refuses 'json'.
   const serializations: Serialization[] = kind === 'process' ? ['advanced', 'json'] : ['advanced'];
 
-  (kind === 'process' ? describe : describe.skip)("values under 'json' serialization", () => {
+  describeFor(kind, 'process')("values under 'json' serialization", () => {
     test('plain data round-trips', async () => {
       const pool = makePool({ module: VALUES, serialization: 'json' });
       const value = { n: 1.5, s: 'text', b: false, nothing: null, list: [1, 'x', [true]], nested: { deep: { deeper: 'y' } } };

@@ -5,10 +5,10 @@
  */
 import path from 'node:path';
 import { Queue } from 'bullmq';
-import { BrokenPoolError } from '../../src';
-import { BackendError, HostLostError } from '../../src/cluster';
-import { rejectionOf, sleep, useScratchDir, waitFor } from '../helpers';
-import { marks, useCluster, withRedis, type HostProcess } from './cluster-helpers';
+import { BrokenPoolError } from '../../../src';
+import { BackendError, HostLostError } from '../../../src/cluster';
+import { rejectionOf, sleep, useScratchDir, waitFor } from '../../helpers';
+import { marks, useCluster, withRedis, type HostProcess } from '../../cluster/cluster-helpers';
 
 const cluster = useCluster();
 const scratch = useScratchDir('forkpool-cluster-faults-');
