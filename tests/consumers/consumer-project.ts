@@ -165,10 +165,11 @@ function run(command: string, args: string[], cwd: string, env?: NodeJS.ProcessE
 function cleanEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { NO_COLOR: '1' };
   for (const [name, value] of Object.entries(process.env)) {
-    if (name === 'NODE_OPTIONS' || name.startsWith('JEST_') || name === 'FORKPOOL_TS_NODE' || name === 'FORCE_COLOR') continue;
+    if (name === 'NODE_OPTIONS' || name.startsWith('JEST_') || name === 'FORCE_COLOR') continue;
     if (name.startsWith('npm_')) continue;
-    // The test run's own settings (FORKPOOL_TEST_NODE_LINES, set by CI) are not the consumer's.
-    if (name.startsWith('FORKPOOL_TEST_')) continue;
+    // The test run's own settings (FORKPOOL_TEST_NODE_LINES, FORKPOOL_REQUIRE_REDIS, set by CI) and the
+    // variables forkpool passes to its children are not the consumer's.
+    if (name.startsWith('FORKPOOL_')) continue;
     env[name] = value;
   }
   // The Node running the tests comes first, for the tools' own `#!/usr/bin/env node` children.
