@@ -3,7 +3,7 @@
  * `.cjs`, `.mjs`, `.ts`, `.mts` or `.cts`; inline functions are compiled from their source.
  */
 import { createRequire } from 'node:module';
-import path from 'node:path';
+import { join } from 'node:path';
 import { pathToFileURL, fileURLToPath } from 'node:url';
 import type { ModuleLocation, TaskSpec } from '../src/shared/protocol';
 import { requireInFormat } from './module-format';
@@ -60,7 +60,7 @@ function moduleKey({ module, baseDir }: ModuleLocation): string {
 }
 
 async function loadModule(spec: ModuleLocation): Promise<unknown> {
-  const requireFrom = createRequire(path.join(spec.baseDir, 'noop.js'));
+  const requireFrom = createRequire(join(spec.baseDir, 'noop.js'));
   let file: string;
   try {
     file = requireFrom.resolve(spec.module.startsWith('file:') ? fileURLToPath(spec.module) : spec.module);
@@ -117,7 +117,7 @@ function moduleNotFound(module: string, cause: unknown): Error {
 function compileInline(source: string, name: string): TaskFunction {
   // Loaded here, not at start-up: vm costs every child a couple of milliseconds to load.
   const vm = require('node:vm') as typeof import('node:vm');
-  const taskRequire = createRequire(path.join(process.cwd(), 'noop.js'));
+  const taskRequire = createRequire(join(process.cwd(), 'noop.js'));
   let script: import('node:vm').Script;
   try {
     script = new vm.Script(`(function (require) { return (${source}\n); })`, { filename: INLINE_FILENAME });

@@ -4,8 +4,8 @@
  * `.ts` file of a `"type": "commonjs"` package (what `npm init` writes), which Node, its type stripping
  * included, loads as CommonJS and fails on with a bare SyntaxError and a warning of its own.
  */
-import fs from 'node:fs';
-import path from 'node:path';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 
 export type ModuleKind = 'commonjs' | 'module';
 
@@ -16,13 +16,13 @@ export interface DeclaredType {
 }
 
 export function declaredTypeOf(file: string): DeclaredType {
-  for (let dir = path.dirname(file); ; dir = path.dirname(dir)) {
-    const manifest = path.join(dir, 'package.json');
+  for (let dir = dirname(file); ; dir = dirname(dir)) {
+    const manifest = join(dir, 'package.json');
     let text: string;
     try {
-      text = fs.readFileSync(manifest, 'utf8');
+      text = readFileSync(manifest, 'utf8');
     } catch {
-      if (path.dirname(dir) === dir) return { manifest: undefined, type: undefined };
+      if (dirname(dir) === dir) return { manifest: undefined, type: undefined };
       continue;
     }
     try {

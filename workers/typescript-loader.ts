@@ -17,7 +17,7 @@
  * "type"), and each kind needs its own hooks: require() hooks for CommonJS, loader hooks for ES modules.
  */
 import { createRequire, register } from 'node:module';
-import path from 'node:path';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { TS_NODE_ENV } from '../src/shared/ts-node-binary';
 import { moduleKindOf, type ModuleKind } from './module-format';
@@ -51,7 +51,7 @@ export async function prepareTypeScript(file: string): Promise<LoadVia> {
 
 async function provideLoader(file: string, kind: ModuleKind): Promise<void> {
   if (PARENT_TS_NODE !== undefined && PARENT_TS_NODE !== '') {
-    registerTsNode(createRequire(path.join(PARENT_TS_NODE, 'package.json')), kind);
+    registerTsNode(createRequire(join(PARENT_TS_NODE, 'package.json')), kind);
   } else if (!hooksGiven(kind) && !(await registerInstalled(file, kind)) && !typeStripping()) {
     throw noTypeScriptLoader(file);
   }

@@ -5,11 +5,11 @@
  * ts-node). Asked when a file is needed, not when this module loads: only a pool that needs the file fails
  * for the lack of it.
  */
-import path from 'node:path';
+import { join } from 'node:path';
 
 /** Undefined where a bundler turned the code into an ES module, which has no __dirname. */
 export function buildDir(): string | undefined {
   if (typeof __dirname !== 'string') return undefined;
   // src/shared/ in the sources; the bundles sit in dist/ itself.
-  return __filename.endsWith('.ts') ? path.join(__dirname, '..', '..', 'dist') : __dirname;
+  return __filename.endsWith('.ts') ? join(__dirname, '..', '..', 'dist') : __dirname;
 }

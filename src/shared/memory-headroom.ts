@@ -7,8 +7,8 @@
  * MemAvailable + SwapFree from /proc/meminfo, and less where a memory cgroup (v2 or v1) of this process has a
  * limit, as in a container.
  */
-import fs from 'node:fs';
-import os from 'node:os';
+import { readFileSync } from 'node:fs';
+import { constants } from 'node:os';
 
 /** Bytes that can still be allocated without reclaiming beyond what is free to reclaim; undefined if unknown. */
 export function memoryHeadroom(): number | undefined {
@@ -30,7 +30,7 @@ export function ensureHeadroom(size: number, what: string): void {
   if (headroom === undefined || size <= headroom) return;
   throw Object.assign(
     new Error(`ENOMEM: not enough memory, ${what}: ${size} bytes asked, ${headroom} available (MemAvailable + SwapFree, and the cgroup limit)`),
-    { code: 'ENOMEM', errno: -os.constants.errno.ENOMEM, syscall: 'fallocate' },
+    { code: 'ENOMEM', errno: -constants.errno.ENOMEM, syscall: 'fallocate' },
   );
 }
 
@@ -40,7 +40,7 @@ const SWAP_FREE = /^SwapFree:\s+(\d+) kB/m;
 function machineHeadroom(): number | undefined {
   let meminfo: string;
   try {
-    meminfo = fs.readFileSync('/proc/meminfo', 'latin1');
+    meminfo = readFileSync('/proc/meminfo', 'latin1');
   } catch {
     return undefined;
   }
@@ -65,7 +65,7 @@ function cgroupLimits(): CgroupLimit[] {
   limits = [];
   let lines: string[];
   try {
-    lines = fs.readFileSync('/proc/self/cgroup', 'utf8').split('\n');
+    lines = readFileSync('/proc/self/cgroup', 'utf8').split('\n');
   } catch {
     return limits;
   }
@@ -93,7 +93,7 @@ function cgroupLimits(): CgroupLimit[] {
 /** A number from a cgroup file; NaN for "max", a missing file or anything else. */
 function readNumber(file: string): number {
   try {
-    const text = fs.readFileSync(file, 'latin1').trim();
+    const text = readFileSync(file, 'latin1').trim();
     return /^\d+$/.test(text) ? Number(text) : NaN;
   } catch {
     return NaN;

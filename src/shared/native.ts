@@ -8,8 +8,8 @@
  * outside memory, or FORKPOOL_NO_NATIVE=1 in the environment. SharedMemory then runs in copy mode. The reason
  * is logged for `NODE_DEBUG=forkpool`.
  */
-import fs from 'node:fs';
-import path from 'node:path';
+import { closeSync, existsSync, readFileSync, readSync } from 'node:fs';
+import { join } from 'node:path';
 import { debuglog } from 'node:util';
 import { buildDir } from './build-dir';
 
@@ -53,7 +53,7 @@ function load(): NativeMemory | undefined {
   if (isMusl()) return unavailable('the binary is built for glibc, and this Node runs on musl');
   const file = binaryPath(platform);
   if (file === undefined) return unavailable('the directory of this build is unknown (bundled into an ES module?)');
-  if (!fs.existsSync(file)) return unavailable(`${file} does not exist`);
+  if (!existsSync(file)) return unavailable(`${file} does not exist`);
   const addon = { exports: {} as NativeMemory };
   try {
     process.dlopen(addon, file);
@@ -81,12 +81,12 @@ function probe(native: NativeMemory): void {
     native.reserve(fd, 4096);
     buffer = native.map(fd, 4096, true);
   } catch (error) {
-    fs.closeSync(fd);
+    closeSync(fd);
     throw error;
   }
   const view = new Uint8Array(buffer);
   view[4095] = 1;
-  const ok = fs.readSync(fd, Buffer.alloc(1), 0, 1, 4095) === 1 && view[4095] === 1;
+  const ok = readSync(fd, Buffer.alloc(1), 0, 1, 4095) === 1 && view[4095] === 1;
   native.unmap(buffer);
   if (!ok || buffer.byteLength !== 0) throw new Error('the probe mapping did not behave as shared memory');
 }
@@ -94,13 +94,13 @@ function probe(native: NativeMemory): void {
 /** dist/native/forkpool-<platform>.node beside the running build, as the child script is found. */
 function binaryPath(platform: string): string | undefined {
   const dir = buildDir();
-  return dir === undefined ? undefined : path.join(dir, 'native', `forkpool-${platform}.node`);
+  return dir === undefined ? undefined : join(dir, 'native', `forkpool-${platform}.node`);
 }
 
 /** Whether this Node runs on musl (Alpine): its dynamic loader is mapped into the process. */
 function isMusl(): boolean {
   try {
-    return /\/ld-musl-|\/libc\.musl-/.test(fs.readFileSync('/proc/self/maps', 'utf8'));
+    return /\/ld-musl-|\/libc\.musl-/.test(readFileSync('/proc/self/maps', 'utf8'));
   } catch {
     return false;
   }

@@ -17,7 +17,7 @@
  * STARTED >= s leaves the task to the child, which then either runs it or, having seen the slot, skips it
  * and says so in its next message; either way the task is neither lost nor run twice.
  */
-import fs from 'node:fs';
+import { closeSync, ftruncateSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
 
 /** The page's descriptor in the child: stdio 0-2, the IPC channel at 3, then the page. */
 export const CHILD_PAGE_FD = 4;
@@ -34,11 +34,11 @@ function slotAt(seq: number): number {
 
 function writeWord(fd: number, buffer: Buffer, at: number, value: number): void {
   buffer.writeDoubleLE(value, 0);
-  fs.writeSync(fd, buffer, 0, WORD, at);
+  writeSync(fd, buffer, 0, WORD, at);
 }
 
 function readWord(fd: number, buffer: Buffer, at: number): number {
-  fs.readSync(fd, buffer, 0, WORD, at);
+  readSync(fd, buffer, 0, WORD, at);
   return buffer.readDoubleLE(0);
 }
 
@@ -94,12 +94,12 @@ export class FilePage implements ProgressPage {
       const file = `${dir}/forkpool-page-${process.pid}-${nextPage++}`;
       let fd: number | undefined;
       try {
-        fd = fs.openSync(file, 'w+', 0o600);
-        fs.unlinkSync(file);
-        fs.ftruncateSync(fd, PAGE_SIZE);
+        fd = openSync(file, 'w+', 0o600);
+        unlinkSync(file);
+        ftruncateSync(fd, PAGE_SIZE);
         return new FilePage(fd);
       } catch {
-        if (fd !== undefined) fs.closeSync(fd);
+        if (fd !== undefined) closeSync(fd);
       }
     }
     return undefined;
@@ -118,7 +118,7 @@ export class FilePage implements ProgressPage {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    fs.closeSync(this.fd);
+    closeSync(this.fd);
   }
 }
 

@@ -13,8 +13,8 @@
  * size. Nothing is ever left in a filesystem: the file has no name (or loses it before the first byte is
  * written), and the kernel frees it with its last descriptor or mapping, whoever dies first.
  */
-import fs from 'node:fs';
-import os from 'node:os';
+import { closeSync, constants as fsConstants, existsSync, fstatSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { constants as bufferConstants } from 'node:buffer';
 import { ensureHeadroom } from './memory-headroom';
 import { nativeMemory } from './native';
@@ -46,7 +46,7 @@ const HEADROOM_CHECKED_BYTES = 64 * 2 ** 20;
 const MEMORY_DIRS = ['/dev/shm'];
 
 /** O_TMPFILE, which Node's fs.constants lacks: Linux's generic value of __O_TMPFILE, with O_DIRECTORY. */
-const O_TMPFILE = 0o20000000 | fs.constants.O_DIRECTORY;
+const O_TMPFILE = 0o20000000 | fsConstants.O_DIRECTORY;
 
 /** The descriptors of this process's segments not yet closed, with their files' inodes: closing is checked. */
 const written = new Map<number, number>();
@@ -62,7 +62,7 @@ let nextName = 1;
  * `/proc/<pid>/fd` (Linux). Elsewhere large values have to travel in band.
  */
 export function segmentsAvailable(): boolean {
-  available ??= process.platform === 'linux' && fs.existsSync('/proc/self/fd');
+  available ??= process.platform === 'linux' && existsSync('/proc/self/fd');
   return available;
 }
 
@@ -88,11 +88,11 @@ export function writeSegment(data: Uint8Array | readonly Uint8Array[], options: 
       if (size >= HEADROOM_CHECKED_BYTES && (place === 'memfd' || MEMORY_DIRS.includes(place))) ensureHeadroom(size, `a segment of ${size} bytes`);
       fd = place === 'memfd' ? nativeMemory()!.memfd('forkpool-segment') : openNameless(place);
       writeAll(fd, chunks);
-      const { ino } = fs.fstatSync(fd);
+      const { ino } = fstatSync(fd);
       written.set(fd, ino);
       return { pid: process.pid, fd, size, ino };
     } catch (error) {
-      if (fd !== undefined) fs.closeSync(fd);
+      if (fd !== undefined) closeSync(fd);
       failures.push(`${place}: ${(error as Error).message}`);
       last = error;
     }
@@ -113,12 +113,12 @@ export function readSegment(ref: SegmentRef): Uint8Array {
   if (ref.size === 0) return new Uint8Array(0);
   let fd: number;
   try {
-    fd = fs.openSync(`/proc/${ref.pid}/fd/${ref.fd}`, 'r');
+    fd = openSync(`/proc/${ref.pid}/fd/${ref.fd}`, 'r');
   } catch (error) {
     throw segmentGone(ref, `process ${ref.pid} no longer holds it (or cannot be reached)`, error);
   }
   try {
-    const stat = fs.fstatSync(fd);
+    const stat = fstatSync(fd);
     if (stat.ino !== ref.ino || stat.size !== ref.size) throw segmentGone(ref, `descriptor ${ref.fd} of process ${ref.pid} is another file now`);
     const native = nativeMemory();
     if (native !== undefined && ref.size <= bufferConstants.MAX_LENGTH) {
@@ -132,14 +132,14 @@ export function readSegment(ref: SegmentRef): Uint8Array {
     }
     const bytes = Buffer.allocUnsafeSlow(ref.size);
     for (let done = 0; done < ref.size; ) {
-      const read = fs.readSync(fd, bytes, done, ref.size - done, done);
+      const read = readSync(fd, bytes, done, ref.size - done, done);
       if (read === 0) throw segmentGone(ref, `it ended after ${done} of ${ref.size} bytes`);
       done += read;
     }
     return bytes;
   } finally {
     // A mapping keeps the file without the descriptor.
-    fs.closeSync(fd);
+    closeSync(fd);
   }
 }
 
@@ -151,7 +151,7 @@ export function readSegment(ref: SegmentRef): Uint8Array {
 export function closeSegment(ref: SegmentRef): void {
   if (ref.pid !== process.pid || written.get(ref.fd) !== ref.ino) return;
   written.delete(ref.fd);
-  fs.closeSync(ref.fd);
+  closeSync(ref.fd);
 }
 
 /**
@@ -167,7 +167,7 @@ export function releaseSegment(bytes: Uint8Array): void {
 
 /** Where to write, in order: a memfd, then each directory. */
 function places(options: WriteSegmentOptions): string[] {
-  const dirs = options.dirs ?? [...MEMORY_DIRS, os.tmpdir()];
+  const dirs = options.dirs ?? [...MEMORY_DIRS, tmpdir()];
   return nativeMemory() === undefined ? [...dirs] : ['memfd', ...dirs];
 }
 
@@ -177,18 +177,18 @@ function places(options: WriteSegmentOptions): string[] {
  */
 function openNameless(dir: string): number {
   try {
-    return fs.openSync(dir, fs.constants.O_RDWR | O_TMPFILE, 0o600);
+    return openSync(dir, fsConstants.O_RDWR | O_TMPFILE, 0o600);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     // Refused by the filesystem or the kernel (EOPNOTSUPP, EISDIR, EINVAL); anything else is the directory's.
     if (code !== 'EOPNOTSUPP' && code !== 'EISDIR' && code !== 'EINVAL') throw error;
   }
   const file = `${dir}/forkpool-segment-${process.pid}-${nextName++}`;
-  const fd = fs.openSync(file, 'wx+', 0o600);
+  const fd = openSync(file, 'wx+', 0o600);
   try {
-    fs.unlinkSync(file);
+    unlinkSync(file);
   } catch (error) {
-    fs.closeSync(fd);
+    closeSync(fd);
     throw error;
   }
   return fd;
@@ -198,7 +198,7 @@ function writeAll(fd: number, chunks: readonly Uint8Array[]): void {
   let position = 0;
   for (const chunk of chunks) {
     for (let done = 0; done < chunk.byteLength; ) {
-      const wrote = fs.writeSync(fd, chunk, done, chunk.byteLength - done, position);
+      const wrote = writeSync(fd, chunk, done, chunk.byteLength - done, position);
       done += wrote;
       position += wrote;
     }

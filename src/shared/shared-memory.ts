@@ -15,9 +15,8 @@
  * loads two, the child script's and, for a task module that uses SharedMemory itself, the library's. There
  * only the child script attaches blocks, and `instanceof` holds across the two through a shared brand.
  */
-import fs from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { constants as bufferConstants } from 'node:buffer';
-import { threadId } from 'node:worker_threads';
 import { PoolStateError } from '../errors';
 import { ensureHeadroom } from './memory-headroom';
 import { nativeMemory } from './native';
@@ -170,10 +169,10 @@ export class SharedMemory implements Disposable {
     let ino: number;
     try {
       native.reserve(fd, size);
-      ino = fs.fstatSync(fd).ino;
+      ino = fstatSync(fd).ino;
       buffer = native.map(fd, size, true);
     } catch (error) {
-      fs.closeSync(fd);
+      closeSync(fd);
       throw error;
     }
     return new SharedMemory(id, buffer, fd, ino);
@@ -202,13 +201,13 @@ export class SharedMemory implements Disposable {
     const native = nativeMemory();
     let fd: number;
     try {
-      fd = fs.openSync(`/proc/${pid}/fd/${remote}`, native === undefined ? 'r' : 'r+');
+      fd = openSync(`/proc/${pid}/fd/${remote}`, native === undefined ? 'r' : 'r+');
     } catch (error) {
       throw attachError(description, `process ${pid} does not hold it any more (or cannot be reached)`, error);
     }
     let mapped = false;
     try {
-      const stat = fs.fstatSync(fd);
+      const stat = fstatSync(fd);
       if (stat.ino !== ino || stat.size !== size) {
         throw attachError(description, `descriptor ${remote} of process ${pid} is another file now`);
       }
@@ -223,7 +222,7 @@ export class SharedMemory implements Disposable {
       return new SharedMemory(id, buffer, undefined, 0);
     } finally {
       // A mapping owns its descriptor from now on; any other outcome leaves this one to close.
-      if (!mapped) fs.closeSync(fd);
+      if (!mapped) closeSync(fd);
     }
   }
 
@@ -393,6 +392,8 @@ function lookup(id: string): SharedMemory | undefined {
 
 /** Each thread numbers its own blocks, so the thread is part of the id (worker threads' ids are never reused). */
 function nextId(): string {
+  // node:worker_threads is loaded when a block is first made, not at every child's start-up.
+  const { threadId } = require('node:worker_threads') as typeof import('node:worker_threads');
   return `${process.pid}:${threadId}:${shared.next++}`;
 }
 
@@ -442,7 +443,7 @@ function attachError(description: SharedBlockDescription, why: string, cause?: u
 /** Read a file from its start into `into`, all of it. */
 function readFully(fd: number, into: Uint8Array): void {
   for (let done = 0; done < into.byteLength; ) {
-    const read = fs.readSync(fd, into, done, into.byteLength - done, done);
+    const read = readSync(fd, into, done, into.byteLength - done, done);
     if (read === 0) throw new Error(`The file ended after ${done} of ${into.byteLength} bytes.`);
     done += read;
   }

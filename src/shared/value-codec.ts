@@ -21,7 +21,6 @@
  *     decode(envelope) ─▶ { value, blocks }     (the reader holds its bytes now; the writer may closeEncoding())
  */
 import { types } from 'node:util';
-import v8 from 'node:v8';
 import { SharedMemory, type BlockDescription } from './shared-memory';
 import type { Serialization } from '../options';
 import { closeSegment, readSegment, segmentsAvailable, writeSegment, type SegmentRef } from './segment';
@@ -524,10 +523,17 @@ function align(at: number): number {
   return (at + 15) & ~15;
 }
 
+let v8Module: typeof import('node:v8') | undefined;
+
+/** node:v8, loaded on first use: it brings node:stream with it, a few ms of every child's start-up. */
+function v8(): typeof import('node:v8') {
+  return (v8Module ??= require('node:v8') as typeof import('node:v8'));
+}
+
 function serialize(value: unknown, serialization: Serialization): Uint8Array {
-  return serialization === 'json' ? Buffer.from(JSON.stringify(value) ?? 'null') : v8.serialize(value);
+  return serialization === 'json' ? Buffer.from(JSON.stringify(value) ?? 'null') : v8().serialize(value);
 }
 
 function deserialize(bytes: Uint8Array, serialization: Serialization): unknown {
-  return serialization === 'json' ? JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')) : v8.deserialize(bytes);
+  return serialization === 'json' ? JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')) : v8().deserialize(bytes);
 }
