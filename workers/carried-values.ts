@@ -10,7 +10,7 @@
  */
 import type { SharedMemory } from '../src/shared/shared-memory';
 import type { Serialization } from '../src/options';
-import { closeEncoding, decode, diffBlock, encode, type Encoding, type Envelope } from '../src/shared/value-codec';
+import { closeEncoding, decode, diffBlock, encode, type EncodeOptions, type Encoding, type Envelope } from '../src/shared/value-codec';
 import type { SegmentRef } from '../src/shared/segment';
 
 /** A block held here in copy mode for a task, and its contents as they arrived. */
@@ -25,17 +25,17 @@ export class CarriedValues {
   /** Encodings whose segments the parent has not read yet, by the segment's descriptor. */
   readonly #unread = new Map<number, Encoding>();
   #serialization: Serialization = 'advanced';
-  readonly #outOfBand: boolean;
-  readonly #buffersAsBytes: boolean;
+  /** How values are encoded for the parent: made once, not for every result. */
+  #options: EncodeOptions;
 
   /** `outOfBand` and `buffersAsBytes`: what the channel to the parent is (see EncodeOptions). */
   constructor(outOfBand: boolean, buffersAsBytes: boolean) {
-    this.#outOfBand = outOfBand;
-    this.#buffersAsBytes = buffersAsBytes;
+    this.#options = { serialization: this.#serialization, outOfBand, buffersAsBytes };
   }
 
   set serialization(serialization: Serialization) {
     this.#serialization = serialization;
+    this.#options = { ...this.#options, serialization };
   }
 
   /**
@@ -53,7 +53,7 @@ export class CarriedValues {
   }
 
   /** What a task changed in the blocks it held in copy mode, as a value for the parent (see diffBlock). */
-  writeBack(copies: CopyHeld[]): Envelope | undefined {
+  writeBack(copies: readonly CopyHeld[]): Envelope | undefined {
     const patches = copies.flatMap(({ block, before }) => (block.buffer.byteLength === block.size ? diffBlock(block, before) : []));
     if (patches.length === 0) return undefined;
     return this.send(patches) ?? { value: patches };
@@ -64,7 +64,7 @@ export class CarriedValues {
    * (the parent attaches them through this worker), its segment until the parent has read it.
    */
   send(value: unknown): Envelope | undefined {
-    const encoding = encode(value, { serialization: this.#serialization, outOfBand: this.#outOfBand, buffersAsBytes: this.#buffersAsBytes });
+    const encoding = encode(value, this.#options);
     if (encoding === undefined) return undefined;
     for (const block of encoding.blocks) this.#kept.set(block.id, block);
     const { segment } = encoding.envelope;

@@ -183,9 +183,12 @@ async function drain(): Promise<void> {
   if (exitRequested) exitWhenFlushed();
 }
 
+/** The copies of a task that carried no block in copy mode: most tasks, which then allocate nothing for them. */
+const NO_COPIES: readonly CopyHeld[] = [];
+
 async function runTask({ id, fn, inputs, encoded, spread, keepGoing }: WireTask): Promise<WireResult> {
   let task: TaskFunction;
-  let copies: CopyHeld[] = [];
+  let copies: readonly CopyHeld[] = NO_COPIES;
   try {
     const loaded = loadTask(specs.get(fn)!);
     task = loaded instanceof Promise ? await loaded : loaded;

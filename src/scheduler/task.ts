@@ -173,8 +173,10 @@ export class Task {
     this.#stopClock();
     this.carried?.release();
     this.carried = undefined;
-    for (const block of this.scanned?.blocks ?? []) block.release();
-    this.scanned = undefined;
+    if (this.scanned !== undefined) {
+      for (const block of this.scanned.blocks) block.release();
+      this.scanned = undefined;
+    }
   }
 
   #stopClock(): void {
