@@ -166,12 +166,14 @@ async function drain(): Promise<void> {
     // The global `performance`: importing perf_hooks would add to every child's start-up.
     const started = performance.now();
     current = task;
-    const result = await (taskStore === undefined ? runTask(task) : taskStore.run(task, runTask, task));
+    const ran = await (taskStore === undefined ? runTask(task) : taskStore.run(task, runTask, task));
     current = undefined;
+    // The task's own time: what decides the window and whether its results may wait. Making its values
+    // ready for the parent comes after, as sending them does.
     const finished = performance.now();
     window.record(task.fn, finished - started);
     if (unsent.length === 0) oldestUnsent = finished;
-    const outcome = checked(result);
+    const outcome = checked('copies' in ran ? resultOf(ran) : ran);
     unsent.push(outcome);
     // A failure ends its call: the call's tasks waiting here are dropped, and the failure is sent at once.
     const failed = !('values' in outcome);
@@ -186,7 +188,16 @@ async function drain(): Promise<void> {
 /** The copies of a task that carried no block in copy mode: most tasks, which then allocate nothing for them. */
 const NO_COPIES: readonly CopyHeld[] = [];
 
-async function runTask({ id, fn, inputs, encoded, spread, keepGoing }: WireTask): Promise<WireResult> {
+/** What a task that started gave: its values, the failure that ended it, the blocks it held in copy mode. */
+interface Ran {
+  id: number;
+  values: unknown[];
+  failed: WireFailure | undefined;
+  copies: readonly CopyHeld[];
+}
+
+/** Run a task's calls; a failure when the task could not start (its function or its inputs). */
+async function runTask({ id, fn, inputs, encoded, spread, keepGoing }: WireTask): Promise<Ran | WireFailure> {
   let task: TaskFunction;
   let copies: readonly CopyHeld[] = NO_COPIES;
   try {
@@ -208,6 +219,11 @@ async function runTask({ id, fn, inputs, encoded, spread, keepGoing }: WireTask)
       if (!keepGoing) break;
     }
   }
+  return { id, values, failed, copies };
+}
+
+/** The outcome for the parent of a task that ran: its values encoded where they need it, or packed. */
+function resultOf({ id, values, failed, copies }: Ran): WireResult {
   const result: WireResult = failed ?? { id, values: [] };
   const transfer = takeTransfers(values);
   if (transfer !== undefined) transfers.set(result, transfer);
