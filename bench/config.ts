@@ -106,6 +106,8 @@ const POOL_WORKLOADS: readonly WorkloadId[] = ['A-call', 'B', 'C', 'D', 'idle'];
 
 export const PEER_INFO: readonly PeerInfo[] = [
   { id: 'forkpool', label: 'forkpool', runtime: 'node', workloads: ['A-call', 'A-emit', 'A-map1', 'A-map', 'A-map-warm', 'B', 'C', 'D', 'E', 'F', 'gzip', 'idle'] },
+  // Only with --baseline, which says where that build is.
+  { id: 'forkpool-baseline', label: 'forkpool (baseline)', runtime: 'node', workloads: ['A-call', 'A-emit', 'A-map1', 'A-map', 'A-map-warm', 'B', 'C', 'D', 'E', 'F', 'gzip', 'idle'] },
   { id: 'forkpool-executor', label: 'forkpool executor', runtime: 'node', workloads: ['A-call'] },
   {
     id: 'forkpool-threads',

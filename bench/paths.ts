@@ -23,6 +23,17 @@ export const BENCH = path.join(ROOT, 'bench');
 /** forkpool as users get it: the built package. */
 export const PACKAGE_ENTRY = path.join(ROOT, 'dist', 'index.cjs');
 
+/** Where the measuring processes find the entry point of the --baseline build. */
+export const BASELINE_ENV = 'FORKPOOL_BENCH_BASELINE';
+
+/**
+ * The CommonJS entry point of the forkpool build in `dir` (a checkout with dist/ built, or an unpacked
+ * package), or undefined when it holds none.
+ */
+export function baselineEntry(dir: string): string | undefined {
+  return ['dist/index.cjs', 'dist/index.js'].map((file) => path.resolve(dir, file)).find((file) => fs.existsSync(file));
+}
+
 /** The task functions, plain CommonJS so that every pool's children load them without a compiler. */
 export const TASKS = path.join(BENCH, 'tasks', 'tasks.js');
 export const WORKER_FARM_TASKS = path.join(BENCH, 'tasks', 'worker-farm-tasks.js');

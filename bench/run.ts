@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { FULL, PEER_INFO, QUICK, SERIAL_PEER, WORKLOAD_INFO, type PeerInfo, type RunPlan } from './config';
 import { transpileBench } from './compile';
-import { GZIP_DIR, PYTHON_POOLS, ROOT, DEFAULT_RESULTS, childEnv } from './paths';
+import { BASELINE_ENV, GZIP_DIR, PYTHON_POOLS, ROOT, DEFAULT_RESULTS, baselineEntry, childEnv } from './paths';
 import { consoleReport, markdownReport, summarize, type RunInfo, type Sample } from './report';
 import { RESULT_MARKER, type MeasureSpec, type Outcome, type PeerId, type WorkloadId } from './types';
 import { gzipInputs } from './workloads/gzip';
@@ -41,6 +41,8 @@ const HELP = `Usage: npm run bench -- [options]
   --no-python          leave Python's pools out
   --python-start <m>   how Python's pools start workers: spawn (default), fork or forkserver
   --no-build           use dist/ as it is, without building it first
+  --baseline <dir>     also measure the forkpool built in <dir> (a checkout with dist/, or an unpacked
+                       package), as the pool "forkpool-baseline": a change against where it started
   --out <file>         where to write the report (default bench/RESULTS.md)
 `;
 
@@ -54,10 +56,12 @@ interface Options {
   pythonStart: PythonStartMethod;
   build: boolean;
   out: string;
+  /** The entry point of the --baseline build. */
+  baseline: string | undefined;
 }
 
 function parseArgs(args: string[]): Options {
-  const options: Options = { quick: false, reps: undefined, workers: undefined, peers: undefined, workloads: undefined, python: true, pythonStart: 'spawn', build: true, out: DEFAULT_RESULTS };
+  const options: Options = { quick: false, reps: undefined, workers: undefined, peers: undefined, workloads: undefined, python: true, pythonStart: 'spawn', build: true, out: DEFAULT_RESULTS, baseline: undefined };
   const value = (i: number) => {
     if (args[i + 1] === undefined) fail(`${args[i]} needs a value.`);
     return args[i + 1];
@@ -96,6 +100,12 @@ function parseArgs(args: string[]): Options {
       case '--out':
         options.out = path.resolve(value(i++));
         break;
+      case '--baseline': {
+        const dir = value(i++);
+        options.baseline = baselineEntry(dir);
+        if (options.baseline === undefined) fail(`--baseline: no dist/index.cjs in ${path.resolve(dir)}; build that copy first (npm run build there).`);
+        break;
+      }
       case '--help':
       case '-h':
         process.stdout.write(HELP);
@@ -104,6 +114,7 @@ function parseArgs(args: string[]): Options {
         fail(`Unknown option ${args[i]}.`);
     }
   }
+  if (options.peers?.has('forkpool-baseline') && options.baseline === undefined) fail('--peers: forkpool-baseline needs --baseline <dir>.');
   return options;
 }
 
@@ -237,6 +248,9 @@ async function main(): Promise<void> {
   const wanted = new Set(options.peers ?? PEER_INFO.map((peer) => peer.id));
   for (const peer of PEER_INFO) if (wanted.has(peer.id)) wanted.add(SERIAL_PEER[peer.runtime]);
   let peers = PEER_INFO.filter((peer) => wanted.has(peer.id));
+  if (options.baseline === undefined) peers = peers.filter((peer) => peer.id !== 'forkpool-baseline');
+  // The measuring processes inherit it: the baseline's peer loads the build from there.
+  else process.env[BASELINE_ENV] = options.baseline;
   if (python === null) peers = peers.filter((peer) => peer.runtime !== 'python');
   const workloads = WORKLOAD_INFO.map((workload) => workload.id).filter((id) => options.workloads === undefined || options.workloads.has(id));
   if (options.peers !== undefined) skipped.push(`pools other than ${[...options.peers].join(', ')} (--peers)`);

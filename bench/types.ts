@@ -34,6 +34,8 @@ export type WorkloadId =
 
 export type NodePeerId =
   | 'forkpool'
+  /** Another build of forkpool (--baseline): the Pool of a release or of a branch, beside this one's. */
+  | 'forkpool-baseline'
   /** forkpool's ProcessPoolExecutor: a Future per call. */
   | 'forkpool-executor'
   /** forkpool's ThreadPool: the same pool over worker threads. */

@@ -7,6 +7,7 @@ import type { NodePeer } from './types';
 
 const LOADERS: Record<NodePeerId, () => NodePeer> = {
   forkpool: () => (require('./forkpool') as typeof import('./forkpool')).peer,
+  'forkpool-baseline': () => (require('./forkpool-baseline') as typeof import('./forkpool-baseline')).peer,
   'forkpool-executor': () => (require('./forkpool-executor') as typeof import('./forkpool-executor')).peer,
   'forkpool-threads': () => (require('./forkpool-threads') as typeof import('./forkpool-threads')).peer,
   'forkpool-thread-executor': () => (require('./forkpool-thread-executor') as typeof import('./forkpool-thread-executor')).peer,
