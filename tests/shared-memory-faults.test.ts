@@ -3,6 +3,7 @@
  * segment) and are killed in several orders; afterwards /proc/meminfo's Shmem is back where it was (give or take
  * what other tests hold for a moment) and no forkpool file is left in /dev/shm or the temporary directory.
  */
+import fs from 'node:fs';
 import type { SharedBlockDescription } from '../src/shared/shared-memory';
 import type { SegmentRef } from '../src/shared/segment';
 import { expectNoChildrenLeft, killQuietly } from './faults-helpers';
@@ -34,8 +35,53 @@ function kill(pid: number): void {
   process.kill(pid, 'SIGKILL');
 }
 
-async function expectRiseOf(baseline: number, bytes: number): Promise<void> {
-  await waitFor(() => shmem() >= baseline + bytes * 0.75, 5000, `Shmem up by ${bytes} bytes`);
+/**
+ * The shared files of forkpool (memfds; nameless files in /dev/shm or the temporary directory) that `pid` holds
+ * open or mapped, their sizes by inode. Read from the process itself, as Shmem, which counts the whole
+ * machine's, moves with what other tests hold at the time.
+ */
+function heldFiles(pid: number): Map<number, number> {
+  const held = new Map<number, number>();
+  const shared = (file: string) => file.startsWith('/memfd:forkpool-') || (/^\/(dev\/shm|tmp)\//.test(file) && file.endsWith('(deleted)'));
+  const fdDir = `/proc/${pid}/fd`;
+  let fds: string[] = [];
+  try {
+    fds = fs.readdirSync(fdDir);
+  } catch {
+    return held; // gone
+  }
+  for (const fd of fds) {
+    try {
+      if (!shared(fs.readlinkSync(`${fdDir}/${fd}`))) continue;
+      const { ino, size } = fs.statSync(`${fdDir}/${fd}`);
+      held.set(ino, size);
+    } catch {
+      // closed meanwhile
+    }
+  }
+  let maps = '';
+  try {
+    maps = fs.readFileSync(`/proc/${pid}/maps`, 'utf8');
+  } catch {
+    return held;
+  }
+  for (const line of maps.split('\n')) {
+    const [range, , , , inode, ...file] = line.trim().split(/\s+/);
+    if (range === undefined || inode === undefined || !shared(file.join(' '))) continue;
+    const [start, end] = range.split('-').map((hex) => parseInt(hex, 16));
+    held.set(Number(inode), Math.max(held.get(Number(inode)) ?? 0, end - start));
+  }
+  return held;
+}
+
+/** Some of `pids` hold forkpool's shared files of `bytes` in all: the pages are alive, and who keeps them. */
+async function expectHeldBy(pids: number[], bytes: number): Promise<void> {
+  const total = () => {
+    const files = new Map<number, number>();
+    for (const pid of pids) for (const [ino, size] of heldFiles(pid)) files.set(ino, Math.max(files.get(ino) ?? 0, size));
+    return [...files.values()].reduce((sum, size) => sum + size, 0);
+  };
+  await waitFor(() => total() >= bytes, 5000, `processes ${pids.join(', ')} to hold ${bytes} bytes of shared files (they hold ${total()})`);
 }
 
 async function expectNothingLeft(baseline: number, files: string[]): Promise<void> {
@@ -55,9 +101,9 @@ async function parentBlockMappedByChild(parent: Peer): Promise<SharedBlockDescri
 test('SIGKILL of the parent, then of the child that maps its block: the pages live on with the child, then are freed', async () => {
   const { parent, child, baseline, files } = await family();
   await parentBlockMappedByChild(parent);
-  await expectRiseOf(baseline, SIZE);
+  await expectHeldBy([parent.pid, child], SIZE);
   await parent.kill();
-  await expectRiseOf(baseline, SIZE);
+  await expectHeldBy([child], SIZE);
   kill(child);
   await waitGone(child);
   await expectNothingLeft(baseline, files);
@@ -68,7 +114,7 @@ test('SIGKILL of the child that maps the block, then of the parent that made it'
   await parentBlockMappedByChild(parent);
   kill(child);
   await waitGone(child);
-  await expectRiseOf(baseline, SIZE);
+  await expectHeldBy([parent.pid], SIZE);
   await parent.kill();
   await expectNothingLeft(baseline, files);
 });
@@ -96,11 +142,12 @@ test('SIGKILL of a child that made a block its parent maps, then of the parent',
 });
 
 test('a block closed everywhere is freed while the processes live on', async () => {
-  const { parent, baseline, files } = await family();
+  const { parent, child, baseline, files } = await family();
   const description = await parentBlockMappedByChild(parent);
   await parent.request('close', { id: description.id });
-  await expectRiseOf(baseline, SIZE);
+  await expectHeldBy([child], SIZE);
   await parent.requestChild('close', { id: description.id });
+  await waitFor(() => heldFiles(parent.pid).size + heldFiles(child).size === 0, 5000, 'neither process to hold a shared file');
   await expectNothingLeft(baseline, files);
   await expect(parent.requestChild('status')).resolves.toMatchObject({ memfds: 0, mapped: 0 });
 });
@@ -117,7 +164,7 @@ describe('segments', () => {
   test('SIGKILL of the writer before anyone read its segment frees it; a late reader is told it is gone', async () => {
     const { parent, child, baseline, files } = await family();
     const { ref } = await parent.request<{ ref: SegmentRef }>('writeSegment', { size: SIZE, seed: 'unread' });
-    await expectRiseOf(baseline, SIZE);
+    await expectHeldBy([parent.pid], SIZE);
     await parent.kill();
     await expectNothingLeft(baseline, files);
     kill(child);
@@ -129,7 +176,7 @@ describe('segments', () => {
   test('SIGKILL of the reader holding a mapped segment, the writer having closed its end', async () => {
     const { parent, child, baseline, files } = await family();
     await segmentHeldByChild(parent);
-    await expectRiseOf(baseline, SIZE);
+    await expectHeldBy([child], SIZE);
     kill(child);
     await waitGone(child);
     await expectNothingLeft(baseline, files);
