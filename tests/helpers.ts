@@ -97,12 +97,11 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /**
- * A factory for pools made with `defaults` under each call's options. Every pool it made is terminated and
- * joined after each test, so that a failing test leaves no children behind. (An initializer is named against
- * the module type of each pool, so it is not among the defaults.)
+ * Keeps the pools it is given (and returns each), and terminates and joins them all after each test, so that
+ * a failing test leaves no workers behind.
  */
-export function usePools(defaults: Omit<PoolOptions, 'initializer'> = {}): <M = any>(options?: PoolOptions<M>) => Pool<M> {
-  const pools: Pool[] = [];
+export function terminatedAfterEach(): <P extends { terminate(): void; join(): Promise<void> }>(pool: P) => P {
+  const pools: Array<{ terminate(): void; join(): Promise<void> }> = [];
   afterEach(async () => {
     await Promise.all(
       pools.splice(0).map(async (pool) => {
@@ -111,11 +110,19 @@ export function usePools(defaults: Omit<PoolOptions, 'initializer'> = {}): <M = 
       }),
     );
   });
-  return <M = any>(options: PoolOptions<M> = {}): Pool<M> => {
-    const pool = new Pool<M>({ ...defaults, ...options });
+  return (pool) => {
     pools.push(pool);
     return pool;
   };
+}
+
+/**
+ * A factory for pools made with `defaults` under each call's options, every one terminated and joined after
+ * each test. (An initializer is named against the module type of each pool, so it is not among the defaults.)
+ */
+export function usePools(defaults: Omit<PoolOptions, 'initializer'> = {}): <M = any>(options?: PoolOptions<M>) => Pool<M> {
+  const keep = terminatedAfterEach();
+  return <M = any>(options: PoolOptions<M> = {}): Pool<M> => keep(new Pool<M>({ ...defaults, ...options }));
 }
 
 /**

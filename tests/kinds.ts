@@ -6,7 +6,7 @@
  */
 import { BaseExecutor, BasePool, Pool, ProcessPoolExecutor, ThreadPool, ThreadPoolExecutor, type ExecutorOptions, type PoolOptions } from '../src';
 import { liveThreads } from '../src/transports/thread/thread-transport';
-import { isAlive } from './helpers';
+import { isAlive, terminatedAfterEach } from './helpers';
 
 export type Kind = 'process' | 'thread';
 
@@ -53,20 +53,8 @@ export function workerAlive(kind: Kind, id: number, _pool?: AnyPool): boolean {
  * joined after each test (see usePools in helpers.ts).
  */
 export function usePoolsOf(kind: Kind, defaults: Omit<PoolOptions, 'initializer'> = {}): <M = any>(options?: PoolOptions<M>) => AnyPool<M> {
-  const pools: AnyPool[] = [];
-  afterEach(async () => {
-    await Promise.all(
-      pools.splice(0).map(async (pool) => {
-        pool.terminate();
-        await pool.join();
-      }),
-    );
-  });
-  return <M = any>(options: PoolOptions<M> = {}): AnyPool<M> => {
-    const pool = poolOf<M>(kind, { ...defaults, ...options });
-    pools.push(pool);
-    return pool;
-  };
+  const keep = terminatedAfterEach();
+  return <M = any>(options: PoolOptions<M> = {}): AnyPool<M> => keep(poolOf<M>(kind, { ...defaults, ...options }));
 }
 
 /**
