@@ -134,7 +134,7 @@ export const MAX_CLONE_DEPTH = 1000;
  */
 export function findTooDeep(value: unknown, what: string): string | undefined {
   // A typed array or buffer is bytes: nothing in it nests (and walking its indices would cost a packed chunk dearly).
-  if (typeof value !== 'object' || value === null || ArrayBuffer.isView(value) || isSmallFlatArray(value, 0)) return undefined;
+  if (typeof value !== 'object' || value === null || ArrayBuffer.isView(value) || isSmallFlatArray(value)) return undefined;
   const seen = new Set<object>();
   const stack: Array<{ value: object; depth: number }> = [{ value, depth: 0 }];
   const push = (child: unknown, depth: number) => {
@@ -166,9 +166,10 @@ export function findTooDeep(value: unknown, what: string): string | undefined {
 
 /**
  * An array of a few primitives, or of a few such arrays: the argument lists of most calls. They are checked
- * here without the walk's allocations, which a tiny task would pay for on every call.
+ * without a walk's allocations, which a tiny task would pay for on every call (here, and in value-codec.ts's
+ * scan for what would travel apart).
  */
-function isSmallFlatArray(value: object, depth: number): boolean {
+export function isSmallFlatArray(value: object, depth = 0): boolean {
   if (!Array.isArray(value)) return false;
   try {
     if (value.length > 16) return false;

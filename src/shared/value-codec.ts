@@ -24,6 +24,7 @@ import { types } from 'node:util';
 import { SharedMemory, type BlockDescription } from './shared-memory';
 import type { Serialization } from '../options';
 import { closeSegment, readSegment, segmentsAvailable, writeSegment, type SegmentRef } from './segment';
+import { isSmallFlatArray } from './sendable';
 
 /**
  * A binary part at least this large travels apart (FORKPOOL_OUT_OF_BAND_BYTES sets another size, for
@@ -94,15 +95,7 @@ export function outOfBandAvailable(): boolean {
 
 /** Whether `value` could hold anything to encode: a quick look that spares the tiny calls a walk. */
 function trivial(value: unknown): boolean {
-  if (typeof value !== 'object' || value === null || types.isFloat64Array(value)) return true;
-  if (!Array.isArray(value) || value.length > 16) return false;
-  for (let i = 0; i < value.length; i++) {
-    const item: unknown = value[i];
-    if (typeof item !== 'object' || item === null) continue;
-    if (!Array.isArray(item) || item.length > 16) return false;
-    for (let j = 0; j < item.length; j++) if (typeof item[j] === 'object' && item[j] !== null) return false;
-  }
-  return true;
+  return typeof value !== 'object' || value === null || types.isFloat64Array(value) || isSmallFlatArray(value);
 }
 
 /** What a first look at a value found: what encoding it would need. */
