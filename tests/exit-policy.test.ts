@@ -32,6 +32,12 @@ describe('a crash', () => {
     });
   });
 
+  test('a task not begun whose buffers moved to the worker fails with it: they cannot reach another', () => {
+    const held = [...HELD.slice(0, 2), { ...HELD[2], moved: true }, ...HELD.slice(3)];
+    expect(decideExit(facts({ held }))).toMatchObject({ fail: ['finished-unsent', 'running', 'next'], requeue: ['later'] });
+    expect(decideExit(facts({ held, stopReason: 'timeout' }))).toMatchObject({ fail: ['finished-unsent', 'running', 'next'], requeue: ['later'] });
+  });
+
   test("with 'break': everything it held fails and the pool breaks", () => {
     const decision = decideExit(facts({ held: HELD, onWorkerCrash: 'break' }));
     expect(decision.fail).toEqual(['finished-unsent', 'running', 'next', 'later']);

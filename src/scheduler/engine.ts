@@ -332,8 +332,6 @@ export class Engine implements TaskRunner, WorkerOwner {
     const reason: BreakReason = { message, exit, cause: worker.fatalError };
     for (const task of end.fail) this.#settle(task, this.#brokenError(reason));
     if (end.breakPool) this.#break(reason);
-    // A task that moved its buffers to the worker cannot run elsewhere: they went with it (Task.transfer).
-    for (const task of end.requeue) if (task.transfer !== undefined) this.#settle(task, this.#brokenError(reason));
     this.#dispatcher.requeue(end.requeue);
     if (exit.info !== undefined) this.#observer.exit({ ...exit.info, exitCode: exit.exitCode, signal: exit.signal, reason: end.reason });
     this.#replenish();

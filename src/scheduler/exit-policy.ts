@@ -5,7 +5,8 @@
  * The rules (API.md, "Blame", "Crash" and "Start-up failures"):
  * - A task the child had begun fails: it ran, and running it again could repeat its effects. That covers
  *   the task it was running and any it had finished without sending the result.
- * - A task it had not begun goes back to the queue and runs elsewhere, unless the pool breaks.
+ * - A task it had not begun goes back to the queue and runs elsewhere, unless the pool breaks, or its
+ *   arguments' buffers moved to the worker (a thread's transfer list): they went with it, so it fails too.
  * - A child stopped for a timeout or an abort, retired, or stopped with the pool, did not crash.
  * - A child that dies unasked crashed: with `'break'` the pool breaks. With `'respawn'` it is replaced,
  *   unless it died before answering a first task and so did the children before it: a few failed starts in
@@ -38,7 +39,7 @@ export interface ExitFacts<T> {
   /** Whether it answered at least one task before it died. */
   answeredOne: boolean;
   /** What it held, in the order it was sent; `done` for tasks whose outcome is settled already. */
-  held: ReadonlyArray<{ task: T; started: boolean; done: boolean }>;
+  held: ReadonlyArray<{ task: T; started: boolean; done: boolean; moved?: boolean }>;
   onWorkerCrash: CrashPolicy;
   /** Failed starts in a row before this exit. */
   startFailures: number;
@@ -57,8 +58,9 @@ export interface ExitDecision<T> {
 
 export function decideExit<T>(facts: ExitFacts<T>): ExitDecision<T> {
   const live = facts.held.filter((held) => !held.done);
-  const ran = live.filter((held) => held.started).map((held) => held.task);
-  const notRun = live.filter((held) => !held.started).map((held) => held.task);
+  // Lost with the worker: what it began, and what cannot run elsewhere because its buffers went with it.
+  const ran = live.filter((held) => held.started || held.moved === true).map((held) => held.task);
+  const notRun = live.filter((held) => !held.started && held.moved !== true).map((held) => held.task);
   if (facts.stopReason !== undefined) {
     return { reason: EXIT_REASONS[facts.stopReason], fail: ran, requeue: notRun, breakPool: false, startFailures: facts.startFailures };
   }

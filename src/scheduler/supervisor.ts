@@ -127,7 +127,7 @@ export class Supervisor {
     const decision = decideExit({
       stopReason: worker.stopReason,
       answeredOne: worker.answeredOne,
-      held: held.map(({ task, started }) => ({ task, started, done: task.state === 'done' })),
+      held: held.map(({ task, started }) => ({ task, started, done: task.state === 'done', moved: task.transfer !== undefined })),
       onWorkerCrash: this.#options.onWorkerCrash,
       startFailures: this.#startFailures,
     });
