@@ -73,8 +73,8 @@ export class ThreadLink implements WorkerLink {
   readonly #events: WorkerLinkEvents;
   /** What the thread died of, where Node reports it ('error': out of memory, an error it could not report). */
   #error: Error | undefined;
-  #exited = false;
-  #stopped = false;
+  /** `stopping` once terminate() was asked; `exited` once the pool was told of its exit. */
+  #state: 'running' | 'stopping' | 'exited' = 'running';
 
   /** Start the thread and send it `pool:init` at once. @throws what `new Worker()` throws synchronously. */
   constructor(options: ThreadOptions, init: InitBody, events: WorkerLinkEvents) {
@@ -108,7 +108,7 @@ export class ThreadLink implements WorkerLink {
   }
 
   send(message: ParentMessage, transfer?: readonly Transferable[]): Error | undefined {
-    if (this.#exited) return undefined;
+    if (this.#state === 'exited') return undefined;
     try {
       this.#worker.postMessage(message, transfer);
     } catch (error) {
@@ -120,8 +120,8 @@ export class ThreadLink implements WorkerLink {
 
   /** `terminate()`, asked or forced alike: a thread cannot refuse it, even in a synchronous loop. */
   stop(): void {
-    if (this.#stopped || this.#exited) return;
-    this.#stopped = true;
+    if (this.#state !== 'running') return;
+    this.#state = 'stopping';
     this.#worker.terminate().catch(() => {});
   }
 
@@ -138,8 +138,8 @@ export class ThreadLink implements WorkerLink {
   }
 
   #onExit(exitCode: number): void {
-    if (this.#exited) return;
-    this.#exited = true;
+    if (this.#state === 'exited') return;
+    this.#state = 'exited';
     live.delete(this.info.threadId);
     const exit: WorkerExit = { exitCode, signal: null };
     if (this.#error !== undefined) exit.error = this.#error;
