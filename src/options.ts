@@ -2,7 +2,7 @@
  * Options of the pool and of each call, their defaults, and the checks that turn a bad value into an error
  * naming the option and the value.
  */
-import { invalidArgument, outOfRange } from './errors';
+import { invalidArgument, outOfRange, withCode } from './errors';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -251,8 +251,7 @@ function findChildScript(given: string | undefined): string {
           "`childScript` option (forkpool's README, \"Bundling\")."
       : `The \`childScript\` ${script} does not exist. It should be a copy of require.resolve('forkpool/child').`,
   );
-  (error as Error & { code: string }).code = 'ERR_POOL_NO_CHILD_SCRIPT';
-  throw error;
+  throw withCode(error, 'ERR_POOL_NO_CHILD_SCRIPT');
 }
 
 /** @internal Check the per-call options; `undefined` stays undefined. */

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Worker, type ResourceLimits } from 'node:worker_threads';
-import { invalidArgument, outOfRange } from './errors';
+import { invalidArgument, outOfRange, withCode } from './errors';
 import { resolvePoolOptions, type PoolOptions, type ResolvedPoolOptions } from './options';
 import { describe } from './task-ref';
 import { defaultThreadScript } from './transports/thread/thread-script';
@@ -96,8 +96,7 @@ function findThreadScript(): string {
       "webpack must ship a copy of require.resolve('forkpool/thread') beside its bundle, named thread.cjs " +
       '(forkpool\'s README, "Processes or threads?").',
   );
-  (error as Error & { code: string }).code = 'ERR_POOL_NO_THREAD_SCRIPT';
-  throw error;
+  throw withCode(error, 'ERR_POOL_NO_THREAD_SCRIPT');
 }
 
 function checkResourceLimits(limits: unknown): ResourceLimits | undefined {

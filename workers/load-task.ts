@@ -8,6 +8,7 @@ import { pathToFileURL, fileURLToPath } from 'node:url';
 import type { ModuleLocation, TaskSpec } from '../src/shared/protocol';
 import { requireInFormat } from './module-format';
 import { noTypeScriptLoader, prepareTypeScript, TYPESCRIPT_FILE } from './typescript-loader';
+import { withCode } from '../src/errors';
 
 export type TaskFunction = (...args: unknown[]) => unknown;
 
@@ -99,14 +100,12 @@ function pickExport(exports: unknown, name: string, module: string): TaskFunctio
           `Its function exports are: ${available.length > 0 ? available.join(', ') : '(none)'}.`
       : `The export '${name}' of ${module} is not a function but ${typeof fn}.`,
   );
-  (error as TypeError & { code: string }).code = 'ERR_POOL_NO_SUCH_TASK';
-  throw error;
+  throw withCode(error, 'ERR_POOL_NO_SUCH_TASK');
 }
 
 function moduleNotFound(module: string, cause: unknown): Error {
   const error = new Error(`Cannot find the task module ${module}. Check the path (relative paths resolve against the directory the pool was created in).`, { cause });
-  (error as Error & { code: string }).code = 'ERR_POOL_MODULE_NOT_FOUND';
-  return error;
+  return withCode(error, 'ERR_POOL_MODULE_NOT_FOUND');
 }
 
 /**
@@ -144,6 +143,5 @@ export function explainInlineError(error: unknown): unknown {
       'or export the function from a module.',
   );
   explained.stack = `${explained.name}: ${explained.message}\n${error.stack!.split('\n').slice(1).join('\n')}`;
-  (explained as ReferenceError & { code: string }).code = 'ERR_POOL_OUTER_VARIABLE';
-  return explained;
+  return withCode(explained, 'ERR_POOL_OUTER_VARIABLE');
 }

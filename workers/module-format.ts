@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { withCode } from '../src/errors';
 
 export type ModuleKind = 'commonjs' | 'module';
 
@@ -114,5 +115,5 @@ export function moduleFormatError(file: string, cause: unknown): Error {
       `CommonJS. Ways out: ${ways.join(', ')}.`,
     { cause },
   );
-  return Object.assign(error, { code: 'ERR_POOL_MODULE_FORMAT' });
+  return withCode(error, 'ERR_POOL_MODULE_FORMAT');
 }

@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { TS_NODE_ENV } from '../src/shared/ts-node-binary';
 import { moduleKindOf, type ModuleKind } from './module-format';
+import { withCode } from '../src/errors';
 
 /** How the module is loaded once its loader is in place. */
 export type LoadVia = 'require' | 'import';
@@ -156,8 +157,7 @@ export function noTypeScriptLoader(file: string, cause?: unknown): Error {
         'CommonJS (.cts, or a package without "type": "module"), or use Node 22 or later.',
       { cause },
     );
-    (error as Error & { code: string }).code = 'ERR_POOL_NO_TS_LOADER';
-    return error;
+    return withCode(error, 'ERR_POOL_NO_TS_LOADER');
   }
   const nodeAdvice =
     major > 23 || (major === 23 && minor >= 6) || (major === 22 && minor >= 18)
@@ -170,6 +170,5 @@ export function noTypeScriptLoader(file: string, cause?: unknown): Error {
       `(tsx main.ts), ${nodeAdvice}.`,
     { cause },
   );
-  (error as Error & { code: string }).code = 'ERR_POOL_NO_TS_LOADER';
-  return error;
+  return withCode(error, 'ERR_POOL_NO_TS_LOADER');
 }

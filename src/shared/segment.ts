@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { constants as bufferConstants } from 'node:buffer';
 import { ensureHeadroom } from './memory-headroom';
 import { nativeMemory } from './native';
+import { withCode } from '../errors';
 
 /** Where a segment is: a descriptor open in the writing process, and the file's identity. */
 export interface SegmentRef {
@@ -211,7 +212,5 @@ function isChunkList(data: Uint8Array | readonly Uint8Array[]): data is readonly
 
 function segmentGone(ref: SegmentRef, why: string, cause?: unknown): Error {
   const detail = cause === undefined ? '' : `: ${(cause as Error).message}`;
-  return Object.assign(new Error(`Cannot read a segment of ${ref.size} bytes (descriptor ${ref.fd} of process ${ref.pid}): ${why}${detail}`, { cause }), {
-    code: 'ERR_POOL_SEGMENT_GONE',
-  });
+  return withCode(new Error(`Cannot read a segment of ${ref.size} bytes (descriptor ${ref.fd} of process ${ref.pid}): ${why}${detail}`, { cause }), 'ERR_POOL_SEGMENT_GONE');
 }

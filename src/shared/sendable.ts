@@ -4,6 +4,7 @@
  * The check itself must not throw on what it inspects: a getter that throws is reported, not raised, and a
  * structure nested too deep for the stack is walked without recursion.
  */
+import { withCode } from '../errors';
 
 /** Deeper than this, JSON.stringify overflows the stack anyway: the value is reported as unsendable. */
 const MAX_JSON_DEPTH = 2000;
@@ -105,8 +106,7 @@ export function unsendableError(what: string, reason: string, cause?: unknown): 
       'Send plain data (numbers, strings, arrays, objects, Buffers, Maps, Sets, Dates) instead.',
     cause === undefined ? undefined : { cause },
   );
-  (error as TypeError & { code: string }).code = 'ERR_POOL_UNSENDABLE';
-  return error;
+  return withCode(error, 'ERR_POOL_UNSENDABLE');
 }
 
 /** An error's message, or the thrown value as text, for a report that must not throw itself. */

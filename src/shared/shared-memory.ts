@@ -17,7 +17,7 @@
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { constants as bufferConstants } from 'node:buffer';
-import { PoolStateError } from '../errors';
+import { PoolStateError, withCode } from '../errors';
 import { ensureHeadroom } from './memory-headroom';
 import { nativeMemory } from './native';
 import { describe } from '../task-ref';
@@ -435,9 +435,7 @@ function checkSizeLimit(size: number): void {
 function attachError(description: SharedBlockDescription, why: string, cause?: unknown): Error {
   const { id, pid, fd } = description;
   const detail = cause === undefined ? '' : `: ${(cause as Error).message}`;
-  return Object.assign(new Error(`Cannot attach SharedMemory ${id} (descriptor ${fd} of process ${pid}): ${why}${detail}`, { cause }), {
-    code: 'ERR_POOL_SHARED_MEMORY_ATTACH',
-  });
+  return withCode(new Error(`Cannot attach SharedMemory ${id} (descriptor ${fd} of process ${pid}): ${why}${detail}`, { cause }), 'ERR_POOL_SHARED_MEMORY_ATTACH');
 }
 
 /** Read a file from its start into `into`, all of it. */
