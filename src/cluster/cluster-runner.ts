@@ -125,8 +125,6 @@ export class ClusterRunner implements TaskRunner {
   /** Tasks of each call whose jobs are in Redis (or on their way there). */
   readonly #inRedis = new Map<number, number>();
   #pumpScheduled = false;
-  /** Unfinished tasks plus open inputs: a closed pool shuts down when it reaches zero. */
-  #pending = 0;
   readonly #openInputs = new Set<OpenInput>();
   readonly #counts = { completed: 0, failed: 0, requeued: 0, hostsLost: 0, hostsSeen: 0 };
   /** The live hosts as the last tick saw them. */
@@ -255,7 +253,6 @@ export class ClusterRunner implements TaskRunner {
       task.sink.rejectTask(task, this.#stoppedError());
       return;
     }
-    this.#pending++;
     task.enqueue();
     this.#entries.set(task, { task, phase: 'backlog', jobId: undefined, attempts: 0, requeues: 0, host: undefined, added: undefined });
     let backlog = this.#backlog.get(task.call);
@@ -299,12 +296,10 @@ export class ClusterRunner implements TaskRunner {
 
   openInput(input: OpenInput): void {
     this.#openInputs.add(input);
-    this.#pending++;
   }
 
   closeInput(input: OpenInput): void {
     if (!this.#openInputs.delete(input)) return;
-    this.#pending--;
     this.#shutDownIfDone();
   }
 
@@ -742,14 +737,14 @@ export class ClusterRunner implements TaskRunner {
    * answers are waiting to be read.
    */
   #watchRedis(): void {
-    if (this.#pending === 0 || this.#inFlight.size === 0) return;
+    if (this.#idle() || this.#inFlight.size === 0) return;
     const overdue = () => {
       const oldest = Math.min(...this.#inFlight.values());
       return Date.now() - oldest > this.#options.redisTimeout;
     };
     if (!overdue()) return;
     setImmediate(() => {
-      if (this.#pending === 0 || this.#inFlight.size === 0 || !overdue()) return;
+      if (this.#idle() || this.#inFlight.size === 0 || !overdue()) return;
       this.#break(
         `Redis (${describeConnection(this.#options.connection)}) has not answered for more than ${this.#options.redisTimeout} ms ` +
           '(the pool\'s redisTimeout): it is unreachable or stopped.',
@@ -796,7 +791,6 @@ export class ClusterRunner implements TaskRunner {
       if (this.#backlog.has(task.call)) this.#schedulePump();
     }
     task.finish();
-    this.#pending--;
     this.#shutDownIfDone();
   }
 
@@ -815,8 +809,13 @@ export class ClusterRunner implements TaskRunner {
     return new BackendError(`${message} The pool is broken: every pending and later task fails.`, {}, cause === undefined ? undefined : { cause });
   }
 
+  /** No unfinished task and no open input: a closed pool shuts down then. */
+  #idle(): boolean {
+    return this.#entries.size === 0 && this.#openInputs.size === 0;
+  }
+
   #shutDownIfDone(): void {
-    if (this.#state === 'closed' && this.#pending === 0) void this.#shutDown();
+    if (this.#state === 'closed' && this.#idle()) void this.#shutDown();
   }
 
   /** Close the connections, once; join() resolves after. */
