@@ -111,6 +111,26 @@ describe('a plain node program with require(esm) off', () => {
   });
 });
 
+test('SharedMemory shares pages through the binary the package ships: nothing was compiled at install', async () => {
+  // The install ran no script (the manifest test above): the binary in dist/native is the one that loads.
+  const consumer = project({
+    files: {
+      'app.js': `const { Pool, SharedMemory } = require('forkpool');
+(async () => {
+  const block = SharedMemory.create(4096);
+  const pool = new Pool({ processes: 1 });
+  await pool.apply((b) => { new Uint8Array(b.buffer)[7] = 42; }, [block]);
+  pool.close();
+  await pool.join();
+  console.log(JSON.stringify({ shared: block.shared, written: new Uint8Array(block.buffer)[7] }));
+  block.close();
+})();`,
+    },
+  });
+  expect(lastJson(await consumer.node(['app.js']))).toEqual({ shared: true, written: 42 });
+  expect(files(path.join(PACKAGE, 'dist', 'native'))).toEqual(['forkpool-linux-x64.node']);
+});
+
 test('an app that imports forkpool and also requires it through a CommonJS dependency loads one copy', async () => {
   const consumer = project({
     type: 'module',
