@@ -116,4 +116,14 @@ export class QueueKeys {
     this.hostInfo = `${base}:forkpool:host-info`;
     this.stop = `${base}:forkpool:stop`;
   }
+
+  /** A job's inputs, when they are too large to go inside its data. */
+  input(jobId: string): string {
+    return `${this.job}${jobId}:forkpool-in`;
+  }
+
+  /** A job's outcomes, when they are too large to go inside its result. */
+  output(jobId: string): string {
+    return `${this.job}${jobId}:forkpool-out`;
+  }
 }

@@ -1,6 +1,6 @@
 /**
- * The runner under ClusterPool and ClusterExecutor: every task (a chunk) becomes a BullMQ job on a Redis
- * queue, which the hosts (`forkpool worker`) take as they have free processes and run in local pools.
+ * The runner under ClusterPool and ClusterExecutor: tasks (chunks) become BullMQ jobs on a Redis queue,
+ * which the hosts (`forkpool worker`) take as they have free processes and run in local pools.
  *
  *     calls ──submit──▶ backlog (per call) ──add, a window per call──▶ Redis: BullMQ queue ══▶ hosts
  *       ▲                  ▲ requeue (lost host)                          │ job records, events   │ beats
@@ -8,16 +8,24 @@
  *                          └── tick: hosts' beats (lost → requeue or HostLostError),  ◀───────────┘
  *                                    job records (outcomes whose events were trimmed away)
  *
- * - A call keeps at most a window of chunks in Redis (backpressure); the rest wait here, where cancelling
- *   one is certain. A job in Redis that no host has taken is removed when its task is cancelled; one a host
- *   has taken is stopped there (a message on the queue's stop channel).
+ * - A job carries one chunk, or several of one call (a pack) while the call has many waiting and its chunks
+ *   are quick: every job costs BullMQ and Redis about the same, whatever it carries, and a job of chunks that
+ *   each take a fraction of a millisecond would cost more than the chunk. Packs are sized by time, as
+ *   joblib's automatic batch size is: from how long the call's function took per chunk on the hosts, enough
+ *   chunks to keep a host busy for PACK_MS, and never more than a fair share of what waits (guided
+ *   self-scheduling), so that the last jobs of a call are small and no host waits on another at its end. The
+ *   host runs each chunk of a pack as a task of its own (its timeout, crash and error index are a chunk's).
+ * - A call keeps at most a window of jobs in Redis (backpressure); the rest of its chunks wait here, where
+ *   cancelling one is certain. A job in Redis that no host has taken is removed when its tasks are cancelled
+ *   (the chunks of a pack still wanted, if any, go back as a job of their own); one a host has taken is
+ *   stopped there (a message on the queue's stop channel), whole or chunk by chunk.
  * - Outcomes come from BullMQ's events stream. The stream is trimmed (about 10,000 entries): a pool slow to
  *   read it, or one whose event loop was blocked, finds that entries it may not have read are gone (the
  *   stream's oldest entry is newer than where its reader stood at the previous tick) and reads the records
  *   of its jobs instead.
  * - Hosts beat into a registry scored with Redis's clock. A job records which host took it; a job whose host
  *   has not beaten for `hostLossTimeout` is lost: its job is abandoned (a late outcome is discarded, and the
- *   host is told to stop it should it wake up) and the task is requeued as a new job, or fails.
+ *   host is told to stop it should it wake up) and its tasks are requeued as a new job, or fail.
  * - BullMQ's own stalled-job check never runs a job again (hosts set maxStalledCount to 0): it only fails a
  *   job that lost its lock, which this runner then treats as a lost host. Every rerun is decided here.
  * - Redis that leaves the runner's commands unanswered for `redisTimeout` while there is work, or that comes
@@ -34,7 +42,19 @@ import { chunkedInputWindow } from '../calls/pool-setup';
 import { connect, dependencies, describeConnection, QueueKeys, type BullMQ, type Redis } from './backend';
 import { BackendError, HostLostError, type LostHost } from './cluster-errors';
 import type { ResolvedClusterOptions } from './cluster-options';
-import { decodeEvent, decodeOutcome, encodeChunk, JOB_NAME, outcomeError, wireSpec, type ChunkOutcome } from './job-codec';
+import {
+  decodeEvent,
+  encodeInputs,
+  encodeJob,
+  JOB_NAME,
+  outcomeError,
+  readResult,
+  RECORD_TTL_S,
+  resultOutcomes,
+  wireSpec,
+  type ChunkOutcome,
+  type JobResult,
+} from './job-codec';
 import type { ClusterStats, HostDownInfo, HostInfo, RequeueInfo } from './cluster-events';
 import { compareEventIds, parseTick, withScripts, type HostRecord, type ScriptClient, type TickResult } from './scripts';
 
@@ -48,8 +68,16 @@ const TRANSITIONS: Record<PoolState, readonly PoolState[]> = {
 /** The module name a pool's string task names resolve to: the host's own module, whatever it is there. @internal */
 export const HOST_MODULE = 'forkpool:host-module';
 
-/** At least this many chunks of a call may wait in Redis, however few processes the hosts have. */
+/** At least this many jobs of a call may wait in Redis, however few processes the hosts have. */
 const MIN_WINDOW = 8;
+/** Chunks in one job at most, ... */
+const MAX_PACK = 32;
+/** ... and bytes of their inputs (a pack stops growing once it has this many). */
+const PACK_BYTES = 4 * 2 ** 20;
+/** A pack holds as many chunks as its host runs in about this long (ms). */
+const PACK_MS = 20;
+/** Functions whose chunk times a pool keeps at most. */
+const KNOWN_WORK = 1000;
 /** While several jobs are in Redis, the events reader reads no more often than this (ms): in batches. */
 const COALESCE_MS = 2;
 /** Jobs added to Redis in one round trip at most. */
@@ -63,11 +91,6 @@ const MAX_TICK_MS = 1000;
 const FULL_READ_EVERY_MS = 30_000;
 /** A host silent this long leaves the registry (a pool judges it lost long before). */
 const FORGET_HOST_MS = 3_600_000;
-/**
- * How long Redis keeps a finished job's record that nobody read (its pool died first), in seconds. A pool
- * removes the records it has read; this bounds the rest.
- */
-const RECORD_TTL_S = 3600;
 
 /** What a cluster's runner tells its face beyond what every runner does. @internal */
 export interface ClusterObserver {
@@ -76,29 +99,42 @@ export interface ClusterObserver {
   requeued(info: RequeueInfo): void;
 }
 
-/** Where a task is, for this runner. */
+/** Where a job is, for this runner. */
 type Phase =
-  /** Waiting here for room in its call's window. */
-  | 'backlog'
-  /** Its job is being added to Redis. */
+  /** Being added to Redis. */
   | 'adding'
-  /** Its job is in Redis; no host has taken it that this runner knows of. */
+  /** In Redis; no host has taken it that this runner knows of. */
   | 'waiting'
-  /** A host took its job. */
-  | 'started';
+  /** A host took it. */
+  | 'started'
+  /** Its outcome has come (or its failure). */
+  | 'finished';
 
+/** A task of this runner: a chunk, waiting here (no job) or in a job. */
 interface Entry {
   readonly task: Task;
-  phase: Phase;
-  /** The current job of the task; earlier ones (before a requeue) are abandoned. */
-  jobId: string | undefined;
-  /** Jobs made for it so far. */
-  attempts: number;
+  /** Its current job; undefined while it waits here, or once it left the job (done, given up). */
+  job: Job | undefined;
+  /** Its place in its job. */
+  chunk: number;
+  /** Its call counts it among those in Redis (it keeps its place there through a requeue). */
+  sent: boolean;
   requeues: number;
-  /** The host that took the current job, once known. */
+}
+
+/** A BullMQ job of this runner, and the tasks it carries, in order. */
+interface Job {
+  readonly id: string;
+  readonly entries: readonly Entry[];
+  /** Its entries that are still its own. */
+  live: number;
+  phase: Phase;
+  /** The host that took it, once known. */
   host: string | undefined;
-  /** Settles once the current job's add has, whatever its outcome. */
-  added: Promise<unknown> | undefined;
+  /** Settles once its add has, whatever the outcome. */
+  added: Promise<unknown>;
+  /** What its function is known as, for how long its chunks take. */
+  readonly work: string;
 }
 
 /** @internal */
@@ -119,10 +155,20 @@ export class ClusterRunner implements TaskRunner {
   /** Jobs go to Redis once the events reader knows where the stream stands (no outcome can slip by). */
   #ready = false;
   readonly #entries = new Map<Task, Entry>();
-  readonly #byJob = new Map<string, Entry>();
+  /** The current jobs, by id; a job leaves once its outcome is read, or once this runner abandons it. */
+  readonly #byJob = new Map<string, Job>();
+  #nextJob = 0;
+  /** How long (ms) a host took per chunk of each function (`Job.work`), lately: what sizes packs. */
+  readonly #chunkMs = new Map<string, number>();
+  /** Chunks given up since the last microtask, by job, with those to stop on their host: taken back together. */
+  readonly #revisions = new Map<Job, number[]>();
+  /** Revisions under way. */
+  readonly #revising = new Set<Promise<void>>();
+  /** Jobs whose outcomes wait to be read from their keys, with their results. */
+  #toFetch: Array<{ job: Job; result: JobResult }> = [];
   /** Tasks not yet in Redis, by call, calls in the order they first submitted. */
   readonly #backlog = new Map<number, TaskQueue>();
-  /** Tasks of each call whose jobs are in Redis (or on their way there). */
+  /** Tasks of each call in Redis (or on their way there). */
   readonly #inRedis = new Map<number, number>();
   #pumpScheduled = false;
   readonly #openInputs = new Set<OpenInput>();
@@ -146,7 +192,7 @@ export class ClusterRunner implements TaskRunner {
   #nextCommand = 0;
   #lastRedisError: Error | undefined;
   #connectedOnce = false;
-  readonly #stopsToSend: string[] = [];
+  readonly #stopsToSend: Array<{ job: string; chunks?: number[] }> = [];
   /** Finished jobs whose outcomes have been read, to remove from Redis. */
   #toForget: string[] = [];
   /** Resolves once the pool's connections are closed: what join() waits for. */
@@ -219,7 +265,7 @@ export class ClusterRunner implements TaskRunner {
     }
     stats.idle = stats.processes - stats.busy;
     for (const entry of this.#entries.values()) {
-      if (entry.phase === 'started') stats.running++;
+      if (entry.job?.phase === 'started') stats.running++;
       else stats.queued++;
     }
     return stats;
@@ -254,7 +300,7 @@ export class ClusterRunner implements TaskRunner {
       return;
     }
     task.enqueue();
-    this.#entries.set(task, { task, phase: 'backlog', jobId: undefined, attempts: 0, requeues: 0, host: undefined, added: undefined });
+    this.#entries.set(task, { task, job: undefined, chunk: 0, sent: false, requeues: 0 });
     let backlog = this.#backlog.get(task.call);
     if (backlog === undefined) this.#backlog.set(task.call, (backlog = new TaskQueue()));
     backlog.push(task);
@@ -265,7 +311,7 @@ export class ClusterRunner implements TaskRunner {
   abort(task: Task, reason: unknown): void {
     const entry = this.#entries.get(task);
     if (entry === undefined) return;
-    const started = entry.phase === 'started';
+    const started = entry.job?.phase === 'started';
     this.#revoke(entry, 'stop');
     this.#settle(task, reason, undefined, undefined, undefined, started);
   }
@@ -276,7 +322,7 @@ export class ClusterRunner implements TaskRunner {
    */
   cancel(task: Task): boolean {
     const entry = this.#entries.get(task);
-    if (entry === undefined || entry.phase === 'started') return false;
+    if (entry === undefined || entry.job?.phase === 'started') return false;
     this.#revoke(entry, 'stop');
     this.#drop(entry);
     return true;
@@ -286,12 +332,12 @@ export class ClusterRunner implements TaskRunner {
   discard(task: Task): void {
     const entry = this.#entries.get(task);
     if (entry === undefined) return;
-    this.#revoke(entry, entry.phase === 'started' ? 'forget' : 'remove');
+    this.#revoke(entry, entry.job?.phase === 'started' ? 'forget' : 'remove');
     this.#drop(entry);
   }
 
   running(task: Task): boolean {
-    return this.#entries.get(task)?.phase === 'started';
+    return this.#entries.get(task)?.job?.phase === 'started';
   }
 
   openInput(input: OpenInput): void {
@@ -313,14 +359,13 @@ export class ClusterRunner implements TaskRunner {
   terminate(): void {
     if (this.#state === 'terminated' || this.#state === 'broken') return;
     this.#transition('terminated');
-    const revoked: Promise<unknown>[] = [];
     for (const entry of [...this.#entries.values()]) {
-      revoked.push(this.#revoke(entry, 'stop'));
+      this.#revoke(entry, 'stop');
       this.#settle(entry.task, new PoolStateError('The pool was terminated before this task finished.'));
     }
     // Its jobs leave Redis (or their hosts stop them) before its connections close; a Redis that does not
     // answer is waited for no longer than redisTimeout.
-    void Promise.race([Promise.allSettled(revoked), delay(this.#options.redisTimeout)]).then(() => this.#shutDown());
+    void Promise.race([this.#revised(), delay(this.#options.redisTimeout)]).then(() => this.#shutDown());
   }
 
   join(): Promise<void> {
@@ -420,133 +465,236 @@ export class ClusterRunner implements TaskRunner {
     });
   }
 
-  /** Send each call's backlog to Redis, as far as its window allows. */
+  /** Send each call's backlog to Redis, packed, as far as its window allows. */
   #pump(): void {
     if (!this.#ready || this.#state === 'broken' || this.#state === 'terminated') return;
-    const window = Math.max(MIN_WINDOW, chunkedInputWindow(this.processes));
-    const batch: Entry[] = [];
+    const windowJobs = Math.max(MIN_WINDOW, chunkedInputWindow(this.processes));
     for (const [call, tasks] of this.#backlog) {
       let inRedis = this.#inRedis.get(call) ?? 0;
-      while (tasks.length > 0 && inRedis < window) {
-        const entry = this.#entries.get(tasks.shift()!);
-        if (entry === undefined || entry.phase !== 'backlog') continue;
-        batch.push(entry);
-        inRedis++;
+      const sending: Entry[] = [];
+      for (;;) {
+        const head = this.#waiting(tasks);
+        if (head === undefined) break;
+        const pack = this.#packSize(head.task, tasks.length);
+        // The window is counted in chunks: as many jobs of the call's present size.
+        const room = windowJobs * pack - inRedis;
+        if (room <= 0) break;
+        for (let taken = 0; taken < Math.min(pack, room); taken++) {
+          const entry = this.#waiting(tasks);
+          if (entry === undefined) break;
+          tasks.shift();
+          entry.sent = true;
+          sending.push(entry);
+          inRedis++;
+        }
+        // Each pack a job of its own (a pack of one, a job of one chunk).
+        this.#add(sending.splice(0), false);
       }
       this.#inRedis.set(call, inRedis);
       if (tasks.length === 0) this.#backlog.delete(call);
     }
-    if (batch.length > 0) this.#add(batch, false);
   }
 
-  /** Make a job of each entry's task and add them; `first`: at the head of the queue (a requeued chunk). */
+  /** The first task of a call's backlog that still waits to be sent; those before it that do not are let go. */
+  #waiting(tasks: TaskQueue): Entry | undefined {
+    for (let task = tasks.peek(); task !== undefined; task = tasks.peek()) {
+      const entry = this.#entries.get(task);
+      if (entry !== undefined && !entry.sent) return entry;
+      tasks.shift();
+    }
+    return undefined;
+  }
+
+  /**
+   * How many chunks the next job of a call packs, `waiting` of them waiting here: as many as its host runs
+   * in PACK_MS by how long the function's chunks took lately (one while nothing is known of it), and no more
+   * than each process's share of those waiting.
+   */
+  #packSize(task: Task, waiting: number): number {
+    const ms = this.#chunkMs.get(workOf(task));
+    if (ms === undefined) return 1;
+    return Math.max(1, Math.min(MAX_PACK, Math.floor(PACK_MS / Math.max(ms, 0.001)), Math.ceil(waiting / this.processes)));
+  }
+
+  /** A host ran `job` in `ms`: what its function's chunks take, lately. */
+  #learn(job: Job, ms: number): void {
+    const perChunk = ms / job.entries.length;
+    const known = this.#chunkMs.get(job.work);
+    this.#chunkMs.delete(job.work);
+    this.#chunkMs.set(job.work, known === undefined ? perChunk : known * 0.7 + perChunk * 0.3);
+    // Functions made on the fly (inline sources) are each a key: the oldest are forgotten.
+    if (this.#chunkMs.size > KNOWN_WORK) this.#chunkMs.delete(this.#chunkMs.keys().next().value!);
+  }
+
+  /**
+   * Make jobs of the entries (chunks of one call, in order; one job unless their inputs pass PACK_BYTES) and
+   * add them; `first`: at the head of the queue (a requeue).
+   */
   #add(entries: Entry[], first: boolean): void {
-    const jobs: Array<{ entry: Entry; job: { name: string; data: unknown; opts: BullMQ.JobsOptions } }> = [];
+    const { serialization: encoding, hostLossTimeout, maxPayloadBytes } = this.#options;
+    const made: Array<{ job: Job; data: unknown; outOfBand: Buffer | undefined }> = [];
+    let pack: Entry[] = [];
+    let inputs: Buffer[] = [];
+    let bytes = 0;
+    const seal = () => {
+      if (pack.length === 0) return;
+      const { task } = pack[0];
+      const settings = { spec: wireSpec(task.spec, HOST_MODULE), spread: task.spread, timeout: task.timeout, keepGoing: task.keepGoing };
+      const { value, outOfBand } = encodeJob({ encoding, hostLossTimeout, maxPayloadBytes, ...settings }, inputs);
+      const job: Job = { id: `fp.${this.#id}.${this.#nextJob++}`, entries: pack, live: pack.length, phase: 'adding', host: undefined, added: Promise.resolve(), work: workOf(task) };
+      pack.forEach((entry, chunk) => {
+        entry.job = job;
+        entry.chunk = chunk;
+      });
+      this.#byJob.set(job.id, job);
+      made.push({ job, data: value, outOfBand });
+      pack = [];
+      inputs = [];
+      bytes = 0;
+    };
     for (const entry of entries) {
-      const { task } = entry;
-      const jobId = `fp.${this.#id}.${task.id}.${entry.attempts++}`;
-      let data;
+      let encoded: Buffer;
       try {
-        data = encodeChunk(
-          { spec: wireSpec(task.spec, HOST_MODULE), inputs: task.inputs, spread: task.spread, timeout: task.timeout, keepGoing: task.keepGoing },
-          { encoding: this.#options.serialization, hostLossTimeout: this.#options.hostLossTimeout, maxPayloadBytes: this.#options.maxPayloadBytes },
-          this.#options.maxPayloadBytes,
-        );
+        encoded = encodeInputs(entry.task.inputs, encoding, maxPayloadBytes);
       } catch (error) {
         // Arguments that cannot be sent fail their task alone, as in a local pool.
-        this.#settle(task, error);
+        this.#settle(entry.task, error);
         continue;
       }
-      entry.phase = 'adding';
-      entry.jobId = jobId;
-      entry.host = undefined;
-      this.#byJob.set(jobId, entry);
-      const retention = { age: RECORD_TTL_S };
-      jobs.push({ entry, job: { name: JOB_NAME, data, opts: { jobId, lifo: first, removeOnComplete: retention, removeOnFail: retention } } });
+      pack.push(entry);
+      inputs.push(encoded);
+      bytes += encoded.length;
+      if (bytes >= PACK_BYTES) seal();
     }
-    for (let start = 0; start < jobs.length; start += ADD_BATCH) {
-      const slice = jobs.slice(start, start + ADD_BATCH);
+    seal();
+    const retention = { age: RECORD_TTL_S };
+    for (let start = 0; start < made.length; start += ADD_BATCH) {
+      const slice = made.slice(start, start + ADD_BATCH);
+      const jobs = slice.map(({ job, data }) => ({ name: JOB_NAME, data, opts: { jobId: job.id, lifo: first, removeOnComplete: retention, removeOnFail: retention } }));
+      // Inputs too large to go inside their jobs are in Redis, in keys of their own, before the jobs that name them.
+      const inputsStored = Promise.all(
+        slice.flatMap(({ job, outOfBand }) => (outOfBand === undefined ? [] : [this.#redis.set(this.#keys.input(job.id), outOfBand, 'EX', RECORD_TTL_S)])),
+      );
       // One job alone goes without a transaction: a single add costs Redis and this process less.
-      const adding =
-        slice.length === 1 ? this.#queue.add(slice[0].job.name, slice[0].job.data, slice[0].job.opts) : this.#queue.addBulk(slice.map(({ job }) => job));
+      const adding = inputsStored.then((): Promise<unknown> => (jobs.length === 1 ? this.#queue.add(jobs[0].name, jobs[0].data, jobs[0].opts) : this.#queue.addBulk(jobs)));
       const added = this.#track<unknown>(adding).then(
         () => {
-          for (const { entry } of slice) if (entry.phase === 'adding') entry.phase = 'waiting';
+          for (const { job } of slice) if (job.phase === 'adding') job.phase = 'waiting';
         },
         (error: unknown) => {
-          for (const { entry } of slice) {
-            if (this.#byJob.get(entry.jobId!) !== entry) continue;
-            this.#settle(entry.task, new BackendError(`Redis refused the job of this task: ${(error as Error).message}`, {}, { cause: error }));
-          }
+          const refused = new BackendError(`Redis refused the job of this task: ${(error as Error).message}`, {}, { cause: error });
+          for (const { job } of slice) if (this.#byJob.get(job.id) === job) this.#failJob(job, refused);
         },
       );
-      for (const { entry } of slice) entry.added = added;
+      for (const { job } of slice) job.added = added;
     }
   }
 
   /**
-   * Take the entry's current job back: `'remove'` it from Redis if no host has it; `'stop'`: that, or stop
-   * it on the host that has it; `'forget'`: leave it to run. Whatever comes of the job later is ignored.
+   * Take the entry back from its job: `'remove'` it from Redis if no host has the job; `'stop'`: that, or stop
+   * it on the host that has the job; `'forget'`: leave it to run. Whatever comes of it later is ignored.
+   * Chunks given up together (a call cancelled, the pool terminated) are taken back together: a job none of
+   * whose chunks is wanted any more is removed, or stopped, whole.
    */
-  #revoke(entry: Entry, mode: 'remove' | 'stop' | 'forget'): Promise<unknown> {
-    const { jobId } = entry;
-    if (jobId === undefined) return Promise.resolve();
-    if (this.#byJob.get(jobId) === entry) this.#byJob.delete(jobId);
-    if (mode === 'forget') return Promise.resolve();
-    if (entry.phase === 'started') {
-      if (mode === 'stop') this.#stop(jobId);
-      return Promise.resolve();
+  #revoke(entry: Entry, mode: 'remove' | 'stop' | 'forget'): void {
+    const { job } = entry;
+    if (job === undefined) return;
+    this.#detach(entry);
+    if (mode === 'forget') return;
+    let stops = this.#revisions.get(job);
+    if (stops === undefined) {
+      this.#revisions.set(job, (stops = []));
+      if (this.#revisions.size === 1) {
+        const revised = pDefer<void>();
+        this.#revising.add(revised.promise);
+        queueMicrotask(() => {
+          void this.#revise().finally(() => {
+            this.#revising.delete(revised.promise);
+            revised.resolve();
+          });
+        });
+      }
     }
-    // Not in Redis until its add has answered: removing it sooner would remove nothing.
-    return Promise.resolve(entry.added)
-      .then(() => this.#track(this.#queue.remove(jobId)))
-      .then((removed) => {
-        // 0: the job is locked, a host has it.
-        if (removed === 0 && mode === 'stop') this.#stop(jobId);
-      })
-      .catch(() => undefined);
+    if (mode === 'stop') stops.push(entry.chunk);
   }
 
-  /** Ask the hosts to stop a job: whichever runs it (or takes it before it hears) drops it. */
-  #stop(jobId: string): void {
-    if (this.#stopsToSend.push(jobId) > 1) return;
+  /** Take back from Redis what was given up since the last microtask, job by job. */
+  async #revise(): Promise<void> {
+    const revisions = [...this.#revisions];
+    this.#revisions.clear();
+    await Promise.all(revisions.map(([job, stops]) => this.#reviseJob(job, stops)));
+  }
+
+  /** Resolves once what was given up so far has been taken back from Redis (or its hosts told). */
+  async #revised(): Promise<void> {
+    // A call that rejects gives up its other tasks a few microtasks later: they are waited for too.
+    await new Promise((resolve) => setImmediate(resolve));
+    while (this.#revising.size > 0) await Promise.allSettled([...this.#revising]);
+  }
+
+  async #reviseJob(job: Job, stop: number[]): Promise<void> {
+    // Every chunk it carries: the job as such.
+    const chunks = (list: number[]) => (list.length === job.entries.length ? undefined : list);
+    if (job.phase === 'finished') return;
+    if (job.phase === 'started') {
+      if (stop.length > 0) this.#stop(job.id, chunks(stop));
+      return;
+    }
+    try {
+      // Not in Redis until its add has answered: removing it sooner would remove nothing.
+      await job.added;
+      // 0: the job is locked, a host has it.
+      const removed = await this.#track(this.#queue.remove(job.id));
+      if (removed === 0) {
+        if (stop.length > 0) this.#stop(job.id, chunks(stop));
+        return;
+      }
+      this.#toForget.push(job.id);
+      // The chunks it carried that are still wanted go back to Redis without the others, at the head.
+      const rest = job.entries.filter((entry) => entry.job === job);
+      for (const entry of rest) this.#detach(entry);
+      if (rest.length > 0) this.#add(rest, true);
+    } catch {
+      // Redis is away: the watchdog decides when to give up.
+    }
+  }
+
+  /** Ask the hosts to stop a job, or some of its chunks: whichever runs it (or takes it before it hears) drops them. */
+  #stop(job: string, chunks?: number[]): void {
+    if (this.#stopsToSend.push(chunks === undefined ? { job } : { job, chunks }) > 1) return;
     queueMicrotask(() => {
-      const ids = this.#stopsToSend.splice(0);
-      this.#track(this.#redis.publish(this.#keys.stop, JSON.stringify(ids))).catch(() => undefined);
+      const stops = this.#stopsToSend.splice(0);
+      this.#track(this.#redis.publish(this.#keys.stop, JSON.stringify(stops))).catch(() => undefined);
     });
   }
 
   // --- Outcomes -------------------------------------------------------------------------------------
 
-  /** The current job of a task, if `jobId` is one; earlier jobs of a requeued task are not. */
-  #current(jobId: string): Entry | undefined {
-    const entry = this.#byJob.get(jobId);
-    return entry !== undefined && entry.jobId === jobId ? entry : undefined;
-  }
-
   #onActive(jobId: string): void {
-    const entry = this.#current(jobId);
-    if (entry !== undefined && (entry.phase === 'adding' || entry.phase === 'waiting')) entry.phase = 'started';
+    const job = this.#byJob.get(jobId);
+    if (job !== undefined && (job.phase === 'adding' || job.phase === 'waiting')) job.phase = 'started';
   }
 
   /** A host handed the job back as it closed: it waits for another host. */
   #onHandedBack(jobId: string): void {
-    const entry = this.#current(jobId);
-    if (entry?.phase === 'started') {
-      entry.phase = 'waiting';
-      entry.host = undefined;
+    const job = this.#byJob.get(jobId);
+    if (job?.phase === 'started') {
+      job.phase = 'waiting';
+      job.host = undefined;
     }
   }
 
   #onProgress(jobId: string, data: unknown): void {
-    const entry = this.#current(jobId);
-    if (entry === undefined) return;
-    let event: { value: unknown; host: string; pid: number };
+    const job = this.#byJob.get(jobId);
+    if (job === undefined) return;
+    let event: ReturnType<typeof decodeEvent>;
     try {
       event = decodeEvent(data);
     } catch {
       return; // someone else's progress on a job of ours: not an event of a task
     }
+    const entry = job.entries[event.chunk];
+    if (entry?.job !== job) return;
     const info = { host: event.host, pid: event.pid };
     entry.task.sink.eventFor?.(entry.task, event.value, info);
     this.#observer.event(event.value, info);
@@ -554,29 +702,84 @@ export class ClusterRunner implements TaskRunner {
 
   /** A job finished, as its event or its record says. */
   #onFinished(jobId: string, how: 'completed' | 'failed', result: unknown): void {
-    const entry = this.#byJob.get(jobId);
-    if (entry === undefined) return;
+    // Not a current job: one this pool abandoned (its host was presumed lost, and what it sends now is
+    // discarded), or one whose outcome it has read already.
+    const job = this.#byJob.get(jobId);
+    if (job === undefined) return;
     this.#byJob.delete(jobId);
-    // Its record has been read: Redis need not keep it (removed with the next tick).
-    this.#toForget.push(jobId);
-    // An earlier job of a requeued task: its host was presumed lost, and what it sends now is discarded.
-    if (entry.jobId !== jobId) return;
+    job.phase = 'finished';
     if (how === 'failed') {
+      this.#toForget.push(jobId);
       // Our hosts never fail a job: BullMQ did, as its host lost the job's lock (it stalled).
-      this.#lostHost(entry, entry.host, `its job failed in BullMQ: ${String(result)}`);
+      this.#lostHost(job, job.host, `its job failed in BullMQ: ${String(result)}`);
       return;
     }
-    let outcome: ChunkOutcome;
+    let value: JobResult;
     try {
-      outcome = decodeOutcome(typeof result === 'string' ? JSON.parse(result) : result);
+      value = readResult(typeof result === 'string' ? JSON.parse(result) : result);
     } catch (error) {
-      this.#settle(entry.task, error);
+      this.#toForget.push(jobId);
+      this.#failJob(job, error);
       return;
     }
-    if ('values' in outcome) this.#settle(entry.task, undefined, outcome.values);
-    else if ('error' in outcome) this.#settle(entry.task, outcomeError(outcome, this.#options.errorClasses), undefined, outcome.index, outcome.done);
-    // Dropped although this pool still wanted it: a host that heard a stop meant for another job.
-    else this.#lostHost(entry, entry.host, 'its host dropped it');
+    this.#learn(job, value.ms);
+    if (value.body !== undefined) {
+      this.#toForget.push(jobId);
+      this.#finish(job, value, undefined);
+      return;
+    }
+    // Its outcomes are in a key of their own: read together with those of the jobs that finished meanwhile.
+    if (this.#toFetch.push({ job, result: value }) === 1) queueMicrotask(() => this.#fetch());
+  }
+
+  /** Read the outcomes of the jobs whose results are in keys of their own, in one round trip. */
+  #fetch(): void {
+    const batch = this.#toFetch;
+    this.#toFetch = [];
+    const reads = this.#redis.pipeline();
+    for (const { job } of batch) reads.getBuffer(this.#keys.output(job.id));
+    const failed = (error: unknown) =>
+      new BackendError(`Redis failed to hand over the outcome of this task: ${(error as Error).message}`, {}, { cause: error });
+    this.#track(reads.exec()).then(
+      (replies) => {
+        batch.forEach(({ job, result }, i) => {
+          this.#toForget.push(job.id);
+          const [error, bytes] = replies?.[i] ?? [new Error('no answer')];
+          if (error) this.#failJob(job, failed(error));
+          else this.#finish(job, result, bytes as Buffer | null);
+        });
+      },
+      (error: unknown) => {
+        for (const { job } of batch) this.#failJob(job, failed(error));
+      },
+    );
+  }
+
+  /** Settle the tasks of a finished job by its outcomes. */
+  #finish(job: Job, result: JobResult, outOfBand: Buffer | null | undefined): void {
+    let outcomes: ChunkOutcome[];
+    try {
+      outcomes = resultOutcomes(result, job.entries.length, outOfBand);
+    } catch (error) {
+      this.#failJob(job, error);
+      return;
+    }
+    let dropped = false;
+    job.entries.forEach((entry, chunk) => {
+      if (entry.job !== job) return;
+      const outcome = outcomes[chunk];
+      if ('values' in outcome) this.#settle(entry.task, undefined, outcome.values);
+      else if ('error' in outcome) this.#settle(entry.task, outcomeError(outcome, this.#options.errorClasses), undefined, outcome.index, outcome.done);
+      else dropped = true;
+    });
+    // Dropped although this pool still wanted them: a host that heard a stop meant for another job.
+    if (dropped) this.#lostHost(job, job.host, 'its host dropped it');
+  }
+
+  /** Fail every task the job still carries with `error`. */
+  #failJob(job: Job, error: unknown): void {
+    if (this.#byJob.get(job.id) === job) this.#byJob.delete(job.id);
+    for (const entry of job.entries) if (entry.job === job) this.#settle(entry.task, error);
   }
 
   // --- Ticks: hosts, lost jobs, missed events, Redis -------------------------------------------------
@@ -603,7 +806,7 @@ export class ClusterRunner implements TaskRunner {
     // were lost, every job in Redis.
     const now = Date.now();
     const full = this.#fullReadWanted || now - this.#fullReadAt >= FULL_READ_EVERY_MS;
-    const entries = [...this.#byJob.values()].filter((entry) => entry.phase === 'started' || (full && entry.phase === 'waiting'));
+    const jobs = [...this.#byJob.values()].filter((job) => job.phase === 'started' || (full && job.phase === 'waiting'));
     if (full) {
       this.#fullReadWanted = false;
       this.#fullReadAt = now;
@@ -614,7 +817,7 @@ export class ClusterRunner implements TaskRunner {
       this.#track(this.#redis.forkpoolForget(this.#keys.completed, this.#keys.failed, this.#keys.job, ...ids)).catch(() => undefined);
     }
     this.#tickInFlight = true;
-    this.#readJobs(entries)
+    this.#readJobs(jobs)
       .catch(() => {
         // Redis is away: the watchdog decides when to give up.
       })
@@ -623,40 +826,39 @@ export class ClusterRunner implements TaskRunner {
       });
   }
 
-  /** Read the records of `entries`' jobs (and the registry); if the events stream lost entries unread, of every job. */
-  async #readJobs(entries: Entry[]): Promise<void> {
+  /** Read the records of `jobs` (and the registry); if the events stream lost entries unread, of every job. */
+  async #readJobs(jobs: Job[]): Promise<void> {
     const reached = this.#lastEventId;
-    const tick = await this.#readBatch(entries.slice(0, READ_BATCH));
+    const tick = await this.#readBatch(jobs.slice(0, READ_BATCH));
     if (tick === undefined) return;
-    for (let start = READ_BATCH; start < entries.length; start += READ_BATCH) await this.#readBatch(entries.slice(start, start + READ_BATCH));
+    for (let start = READ_BATCH; start < jobs.length; start += READ_BATCH) await this.#readBatch(jobs.slice(start, start + READ_BATCH));
     const checked = this.#checkedEventId;
     if (checked === undefined) return;
     this.#checkedEventId = reached;
     if (compareEventIds(tick.oldestEventId, checked) <= 0) return;
     // The stream lost entries this pool may not have read: what they said is in the records of its jobs.
-    const inRedis = [...this.#byJob.values()].filter((entry) => entry.phase !== 'adding');
+    const inRedis = [...this.#byJob.values()].filter((job) => job.phase !== 'adding');
     for (let start = 0; start < inRedis.length; start += READ_BATCH) await this.#readBatch(inRedis.slice(start, start + READ_BATCH));
   }
 
-  /** One tick script over the jobs of `entries`, and what their records say; undefined once shut down. */
-  async #readBatch(entries: Entry[]): Promise<TickResult | undefined> {
-    const ids = entries.map((entry) => entry.jobId!);
-    const tick = parseTick(await this.#track(this.#redis.forkpoolTick(...this.#tickKeys(ids))));
+  /** One tick script over `jobs`, and what their records say; undefined once shut down. */
+  async #readBatch(jobs: Job[]): Promise<TickResult | undefined> {
+    const tick = parseTick(await this.#track(this.#redis.forkpoolTick(...this.#tickKeys(jobs.map((job) => job.id)))));
     if (this.#shuttingDown) return undefined;
     // The registry and the records were read at one instant: a job is judged by the registry of that instant
     // (a host that has just joined has taken a job, it has beaten already).
     this.#readHosts(tick);
-    entries.forEach((entry, i) => this.#readJob(entry, ids[i], tick.jobs[i], tick));
+    jobs.forEach((job, i) => this.#readJob(job, tick.jobs[i], tick));
     return tick;
   }
 
   /** What the record of a job says, against what this pool thought of it. */
-  #readJob(entry: Entry, jobId: string, job: TickResult['jobs'][number], tick: TickResult): void {
-    if (this.#current(jobId) !== entry) return;
-    switch (job.state) {
+  #readJob(job: Job, record: TickResult['jobs'][number], tick: TickResult): void {
+    if (this.#byJob.get(job.id) !== job) return;
+    switch (record.state) {
       case 'missing':
         // Added (its add answered) and never removed by this pool: Redis lost it.
-        if (entry.phase !== 'adding') {
+        if (job.phase !== 'adding') {
           this.#break(
             `Redis (${describeConnection(this.#options.connection)}) no longer has the pool's jobs: it restarted without its data, or ` +
               'someone removed them.',
@@ -665,15 +867,15 @@ export class ClusterRunner implements TaskRunner {
         return;
       case 'completed':
       case 'failed':
-        this.#onFinished(jobId, job.state, job.outcome);
+        this.#onFinished(job.id, record.state, record.outcome);
         return;
       case 'active': {
-        entry.phase = 'started';
-        entry.host = job.host;
-        const host = this.#hosts.get(job.host);
+        job.phase = 'started';
+        job.host = record.host;
+        const host = this.#hosts.get(record.host);
         if (host === undefined || tick.now - host.beat > this.#options.hostLossTimeout) {
           const silence = host === undefined ? 'it has left the queue' : `no sign of life for ${tick.now - host.beat} ms`;
-          this.#lostHost(entry, job.host, silence);
+          this.#lostHost(job, record.host, silence);
         }
         return;
       }
@@ -704,31 +906,32 @@ export class ClusterRunner implements TaskRunner {
     }
   }
 
-  /** The host of the entry's job is lost: its job is abandoned, and the task requeued or failed. */
-  #lostHost(entry: Entry, hostId: string | undefined, why: string): void {
-    const { task } = entry;
-    if (task.state === 'done') return;
+  /** The host of the job is lost: the job is abandoned, and each task it still carries requeued or failed. */
+  #lostHost(job: Job, hostId: string | undefined, why: string): void {
     const record = hostId === undefined ? undefined : this.#known.get(hostId);
     const lost: LostHost = { host: hostId ?? 'unknown', hostname: record?.hostname, pid: record?.pid };
+    if (this.#byJob.get(job.id) === job) this.#byJob.delete(job.id);
     // Should the host wake up, it stops the job; what it sends meanwhile is discarded.
-    this.#revoke(entry, 'stop');
+    if (job.phase !== 'finished') this.#stop(job.id);
     const where = `The host ${lost.host}${record === undefined ? '' : ` (${record.hostname}, pid ${record.pid})`} running this task was lost: ${why}.`;
-    if (this.#options.onHostLoss === 'fail') {
-      this.#settle(task, new HostLostError(`${where} The pool's onHostLoss is 'fail'.`, lost, entry.requeues));
-      return;
+    const again: Entry[] = [];
+    for (const entry of job.entries) {
+      if (entry.job !== job) continue;
+      this.#detach(entry);
+      if (this.#options.onHostLoss === 'fail') {
+        this.#settle(entry.task, new HostLostError(`${where} The pool's onHostLoss is 'fail'.`, lost, entry.requeues));
+      } else if (entry.requeues >= this.#options.maxRequeues) {
+        const message = `${where} It had been requeued ${entry.requeues} times already, the pool's maxRequeues.`;
+        this.#settle(entry.task, new HostLostError(message, lost, entry.requeues));
+      } else {
+        entry.requeues++;
+        this.#counts.requeued++;
+        this.#clusterObserver.requeued({ host: lost.host, requeues: entry.requeues });
+        again.push(entry);
+      }
     }
-    if (entry.requeues >= this.#options.maxRequeues) {
-      this.#settle(
-        task,
-        new HostLostError(`${where} It had been requeued ${entry.requeues} times already, the pool's maxRequeues.`, lost, entry.requeues),
-      );
-      return;
-    }
-    entry.requeues++;
-    this.#counts.requeued++;
-    this.#clusterObserver.requeued({ host: lost.host, requeues: entry.requeues });
-    // It keeps its place in its call's window, and goes to the head of the queue.
-    this.#add([entry], true);
+    // They keep their places in their call's window, and go to the head of the queue.
+    if (again.length > 0) this.#add(again, true);
   }
 
   /**
@@ -783,8 +986,8 @@ export class ClusterRunner implements TaskRunner {
   #drop(entry: Entry): void {
     const { task } = entry;
     this.#entries.delete(task);
-    if (entry.jobId !== undefined && this.#byJob.get(entry.jobId) === entry) this.#byJob.delete(entry.jobId);
-    if (entry.phase !== 'backlog') {
+    this.#detach(entry);
+    if (entry.sent) {
       const inRedis = (this.#inRedis.get(task.call) ?? 1) - 1;
       if (inRedis > 0) this.#inRedis.set(task.call, inRedis);
       else this.#inRedis.delete(task.call);
@@ -792,6 +995,14 @@ export class ClusterRunner implements TaskRunner {
     }
     task.finish();
     this.#shutDownIfDone();
+  }
+
+  /** The entry leaves its job; a job that carries nothing wanted is no longer current. */
+  #detach(entry: Entry): void {
+    const { job } = entry;
+    if (job === undefined) return;
+    entry.job = undefined;
+    if (--job.live === 0 && this.#byJob.get(job.id) === job) this.#byJob.delete(job.id);
   }
 
   #break(message: string, cause?: unknown): void {
@@ -854,3 +1065,8 @@ function publicInfo({ id, hostname, pid, slots }: HostRecord): HostInfo {
   return { id, hostname, pid, slots };
 }
 
+/** What a task's function is known as, for how long its chunks take. */
+function workOf(task: Task): string {
+  const { spec } = task;
+  return spec.kind === 'inline' ? `inline:${spec.source}` : `module:${spec.module}:${spec.name}`;
+}

@@ -30,11 +30,15 @@ import type { TaskSpec } from '../shared/protocol';
 import { connect, dependencies, QueueKeys, redisOptions, type BullMQ } from './backend';
 import { resolveConnection, type HostOptions } from './cluster-options';
 import {
-  decodeChunk,
   encodeEvent,
   encodeOutcome,
+  encodeResult,
   errorOutcome,
+  jobInputs,
+  readJob,
+  RECORD_TTL_S,
   type ChunkOutcome,
+  type JobData,
   type JobResult,
   type WireSpec,
 } from './job-codec';
@@ -46,6 +50,14 @@ const BEAT_MS = 1000;
 const MIN_BEAT_MS = 20;
 /** Stop requests for jobs this host does not hold, kept in case it is taking one of them right now. */
 const REMEMBERED_STOPS = 10_000;
+
+/** Some chunks of a job, by index, or all of them. */
+type Chunks = ReadonlySet<number> | typeof ALL_CHUNKS;
+const ALL_CHUNKS = 'all';
+
+function union(a: Chunks, b: Chunks): Chunks {
+  return a === ALL_CHUNKS || b === ALL_CHUNKS ? ALL_CHUNKS : new Set([...a, ...b]);
+}
 
 type HostState =
   /** Registering, subscribing, starting its Worker. */
@@ -106,9 +118,9 @@ export class Host extends EventEmitter<HostEvents> {
   readonly #subscriber: ScriptClient;
   #worker: BullMQ.Worker | undefined;
   /** The jobs being run, by id. */
-  readonly #runs = new Map<string, HostRun>();
-  /** Ids of jobs a pool asked to stop that this host did not hold (yet), oldest first. */
-  readonly #stops = new Set<string>();
+  readonly #runs = new Map<string, HostJob>();
+  /** Jobs (or chunks of jobs) a pool asked to stop that this host did not hold (yet), oldest first. */
+  readonly #stops = new Map<string, Chunks>();
   #nextCall = 1;
   #beatMs = BEAT_MS;
   #beatTimer: NodeJS.Timeout | undefined;
@@ -154,7 +166,7 @@ export class Host extends EventEmitter<HostEvents> {
         queueMicrotask(() => this.#checkBroken(undefined));
       },
       event: () => {
-        // Each task's events go to its job (HostRun.eventFor).
+        // Each task's events go to its job (HostJob.eventFor).
       },
     }, new ProcessTransport(resolved));
     this.#engine = setup.runner;
@@ -247,8 +259,7 @@ export class Host extends EventEmitter<HostEvents> {
   #handBackAll(): void {
     this.#handingBack = true;
     for (const run of this.#runs.values()) {
-      run.handedBack = true;
-      this.#engine.abort(run.task, new Error('Handed back: the host is closing.'));
+      for (const task of run.handBack()) this.#engine.abort(task, new Error('Handed back: the host is closing.'));
     }
   }
 
@@ -258,7 +269,7 @@ export class Host extends EventEmitter<HostEvents> {
     clearTimeout(this.#beatTimer);
     if (this.#state === 'closed') return;
     this.#beatTimer = setTimeout(() => void this.#beat(), this.#beatMs);
-    const info = { hostname: os.hostname(), pid: process.pid, slots: this.processes, busy: this.#runs.size };
+    const info = { hostname: os.hostname(), pid: process.pid, slots: this.processes, busy: [...this.#runs.values()].reduce((busy, run) => busy + run.running, 0) };
     await this.#redis.forkpoolBeat(this.#keys.hosts, this.#keys.hostInfo, this.id, JSON.stringify(info)).catch(() => undefined);
   }
 
@@ -272,40 +283,38 @@ export class Host extends EventEmitter<HostEvents> {
 
   // --- Jobs -----------------------------------------------------------------------------------------
 
-  /** BullMQ's processor: one job, one chunk, one task of the local engine. */
+  /** BullMQ's processor: one job, each of its chunks a task of the local engine. */
   async #process(job: BullMQ.Job, token: string | undefined): Promise<JobResult> {
     const jobId = job.id!;
+    const took = performance.now();
     const encoding = (job.data as { encoding?: unknown } | undefined)?.encoding === 'json' ? 'json' : 'advanced';
-    let payload;
-    let limit = Infinity;
-    try {
-      const decoded = decodeChunk(job.data);
-      payload = decoded.payload;
-      limit = decoded.data.maxPayloadBytes;
-      this.#heed(decoded.data.hostLossTimeout);
-    } catch (error) {
-      return encodeOutcome(errorOutcome(error), encoding, Infinity);
-    }
-    // Given up by its pool (cancelled, requeued) while on its way here.
-    if (this.#stops.delete(jobId)) return encodeOutcome({ dropped: true }, encoding, Infinity);
+    let data: JobData;
+    let inputs: ChunkValues[];
     let spec: TaskSpec;
     try {
-      spec = this.#spec(payload.spec);
+      data = readJob(job.data);
+      this.#heed(data.hostLossTimeout);
+      inputs = jobInputs(data, data.body === undefined ? await this.#redis.getBuffer(this.#keys.input(jobId)) : undefined);
+      spec = this.#spec(data.spec);
     } catch (error) {
-      return encodeOutcome(errorOutcome(error), encoding, limit);
+      // Every chunk of a job this host cannot run fails with the same error.
+      const chunks = Number.isInteger((job.data as { chunks?: unknown } | undefined)?.chunks) ? (job.data as { chunks: number }).chunks : 1;
+      const outcome = encodeOutcome(errorOutcome(error), encoding, Infinity);
+      return this.#result(jobId, Array.from({ length: chunks }, () => outcome), encoding, took);
     }
-    const run = new HostRun(job, encoding, this.id);
-    run.task = new Task(spec, payload.inputs, payload.spread, run, this.#nextCall++, 0, payload.timeout, payload.keepGoing);
+    const run = new HostJob(job, encoding, this.id);
+    // Given up by its pool (cancelled, requeued) while on its way here, whole or in part.
+    const stops = this.#stops.get(jobId);
+    this.#stops.delete(jobId);
+    inputs.forEach((chunkInputs, chunk) => {
+      const task = new Task(spec, chunkInputs, data.spread, run, this.#nextCall++, 0, data.timeout, data.keepGoing);
+      run.add(task, stops === ALL_CHUNKS || stops?.has(chunk) === true);
+    });
     this.#runs.set(jobId, run);
-    if (this.#handingBack) {
-      run.handedBack = true;
-      run.outcome.resolve({ dropped: true });
-    } else {
-      this.#engine.submit(run.task);
-    }
-    let outcome: ChunkOutcome;
+    if (this.#handingBack) run.handBack();
+    else for (const task of run.tasks) if (run.wanted(task)) this.#engine.submit(task);
     try {
-      outcome = await run.outcome.promise;
+      if (!run.handedBack) await run.done;
       await run.eventsSent;
     } finally {
       this.#runs.delete(jobId);
@@ -315,9 +324,15 @@ export class Host extends EventEmitter<HostEvents> {
       await job.moveToWait(token);
       throw new (dependencies().bullmq.WaitingError)();
     }
-    this.#checkBroken(run.error);
-    if (run.stopped) return encodeOutcome({ dropped: true }, encoding, Infinity);
-    return encodeOutcome(outcome, encoding, limit);
+    for (const error of run.errors) this.#checkBroken(error);
+    return this.#result(jobId, run.outcomes.map((outcome) => encodeOutcome(outcome, encoding, data.maxPayloadBytes)), encoding, took);
+  }
+
+  /** The job's return value, its outcomes in a key of its own first when they are too large to go with it. */
+  async #result(jobId: string, outcomes: Buffer[], encoding: 'advanced' | 'json', took: number): Promise<JobResult> {
+    const { value, outOfBand } = encodeResult(outcomes, encoding, performance.now() - took);
+    if (outOfBand !== undefined) await this.#redis.set(this.#keys.output(jobId), outOfBand, 'EX', RECORD_TTL_S);
+    return value;
   }
 
   /** The host's TaskSpec for a chunk's: names of the pools' module are names of this host's `module`. */
@@ -333,26 +348,30 @@ export class Host extends EventEmitter<HostEvents> {
     return this.#resolver.resolve(wire.name);
   }
 
-  /** A pool asks the hosts to stop jobs it gave up: the one holding any of them stops it. */
+  /**
+   * A pool asks the hosts to stop jobs, or chunks of jobs, it gave up: the one holding any of them stops it.
+   * The message: `[{ job, chunks? }]`, `chunks` absent for every chunk of the job.
+   */
   #onStop(message: string): void {
-    let ids: unknown;
+    let stops: unknown;
     try {
-      ids = JSON.parse(message);
+      stops = JSON.parse(message);
     } catch {
       return;
     }
-    if (!Array.isArray(ids)) return;
-    for (const id of ids) {
-      if (typeof id !== 'string') continue;
-      const run = this.#runs.get(id);
+    if (!Array.isArray(stops)) return;
+    for (const stop of stops as Array<{ job?: unknown; chunks?: unknown }>) {
+      if (typeof stop?.job !== 'string') continue;
+      const chunks: Chunks = Array.isArray(stop.chunks) ? new Set(stop.chunks.filter((chunk): chunk is number => typeof chunk === 'number')) : ALL_CHUNKS;
+      const run = this.#runs.get(stop.job);
       if (run !== undefined) {
-        run.stopped = true;
-        this.#engine.abort(run.task, new Error('Stopped: its pool gave the task up.'));
+        for (const task of run.stop(chunks)) this.#engine.abort(task, new Error('Stopped: its pool gave the task up.'));
         continue;
       }
-      // Not (yet) here: should this host be taking it right now, it drops it.
-      this.#stops.add(id);
-      if (this.#stops.size > REMEMBERED_STOPS) this.#stops.delete(this.#stops.values().next().value!);
+      // Not (yet) here: should this host be taking it right now, it drops those chunks.
+      const known = this.#stops.get(stop.job);
+      this.#stops.set(stop.job, known === undefined ? chunks : union(known, chunks));
+      if (this.#stops.size > REMEMBERED_STOPS) this.#stops.delete(this.#stops.keys().next().value!);
     }
   }
 
@@ -372,16 +391,21 @@ export class Host extends EventEmitter<HostEvents> {
   }
 }
 
-/** Where one job's task reports, on its host. */
-class HostRun implements TaskSink {
-  readonly outcome = pDefer<ChunkOutcome>();
-  task!: Task;
-  /** Its pool gave it up: its outcome goes nowhere. */
-  stopped = false;
-  /** The host is closing and gives it back to the queue. */
+/** Where the tasks of one job (its chunks) report, on its host. */
+class HostJob implements TaskSink {
+  /** The job's chunks, in order. */
+  readonly tasks: Task[] = [];
+  /** How each chunk ended; dropped until it does. */
+  readonly outcomes: ChunkOutcome[] = [];
+  /** The errors the engine failed chunks with. */
+  readonly errors: unknown[] = [];
+  /** The host is closing and gives the job back to the queue. */
   handedBack = false;
-  /** The task's error, as the engine gave it, when it failed. */
-  error: unknown;
+  readonly #index = new Map<Task, number>();
+  /** Chunks whose outcome nobody wants: skipped, or stopped as the pool gave them up. */
+  readonly #unwanted = new Set<number>();
+  #pending = 0;
+  readonly #done = pDefer<void>();
   /** The job's progress updates, one after another, so that they arrive in order and before its outcome. */
   #events: Promise<unknown> = Promise.resolve();
 
@@ -392,27 +416,68 @@ class HostRun implements TaskSink {
     readonly host: string,
   ) {}
 
+  /** Resolves once every chunk it runs has ended. */
+  get done(): Promise<void> {
+    return this.#pending === 0 ? Promise.resolve() : this.#done.promise;
+  }
+
   get eventsSent(): Promise<unknown> {
     return this.#events;
   }
 
-  resolveTask(_task: Task, values: ChunkValues): void {
-    this.outcome.resolve({ values });
+  /** Chunks not yet ended. */
+  get running(): number {
+    return this.#pending;
   }
 
-  rejectTask(_task: Task, error: unknown, index?: number, done?: ChunkValues): void {
-    this.error = error;
-    this.outcome.resolve(errorOutcome(error, index, done));
+  add(task: Task, unwanted: boolean): void {
+    const chunk = this.tasks.push(task) - 1;
+    this.#index.set(task, chunk);
+    this.outcomes.push({ dropped: true });
+    if (unwanted) this.#unwanted.add(chunk);
+    else this.#pending++;
   }
 
-  eventFor(_task: Task, value: unknown, info: WorkerInfo): void {
+  wanted(task: Task): boolean {
+    return !this.#unwanted.has(this.#index.get(task)!);
+  }
+
+  /** The pool gave up `chunks`: the tasks of those still running, to abort (their outcomes are dropped). */
+  stop(chunks: Chunks): Task[] {
+    const tasks = this.tasks.filter((_task, chunk) => (chunks === ALL_CHUNKS || chunks.has(chunk)) && !this.#unwanted.has(chunk));
+    for (const task of tasks) this.#unwanted.add(this.#index.get(task)!);
+    return tasks.filter((task) => task.state !== 'done');
+  }
+
+  /** Every chunk is stopped, to go back to the queue whole: the tasks still running, to abort. */
+  handBack(): Task[] {
+    this.handedBack = true;
+    return this.tasks.filter((task) => this.wanted(task) && task.state !== 'done');
+  }
+
+  resolveTask(task: Task, values: ChunkValues): void {
+    this.#end(task, { values });
+  }
+
+  rejectTask(task: Task, error: unknown, index?: number, done?: ChunkValues): void {
+    this.errors.push(error);
+    this.#end(task, errorOutcome(error, index, done));
+  }
+
+  eventFor(task: Task, value: unknown, info: WorkerInfo): void {
     let progress: JobResult;
     try {
-      progress = encodeEvent(value, { host: this.host, pid: (info as ChildInfo).pid }, this.encoding);
+      progress = encodeEvent(value, { host: this.host, pid: (info as ChildInfo).pid, chunk: this.#index.get(task)! }, this.encoding);
     } catch {
       return; // a value the pool's JSON cannot carry: the task's emit() could not have sent it either
     }
     this.#events = this.#events.then(() => this.job.updateProgress(progress)).catch(() => undefined);
+  }
+
+  #end(task: Task, outcome: ChunkOutcome): void {
+    const chunk = this.#index.get(task)!;
+    if (!this.#unwanted.has(chunk)) this.outcomes[chunk] = outcome;
+    if (--this.#pending === 0) this.#done.resolve();
   }
 }
 

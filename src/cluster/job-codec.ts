@@ -1,11 +1,19 @@
 /**
- * A chunk as a BullMQ job, and its outcome as the job's return value: what a pool writes and a host reads,
- * and back. BullMQ stores both as JSON, which would turn a Buffer into an array of numbers and drop a Map:
- * with `'advanced'` serialization the payload is Node's structured clone (v8.serialize) in base64, and
- * arrives as it left; with `'json'` it is JSON, checked first for what JSON would drop without a word.
+ * Chunks as a BullMQ job, and their outcomes as the job's return value: what a pool writes and a host reads,
+ * and back. A job carries one chunk or several of one call (a pack), each chunk's values encoded on its own,
+ * so that one that cannot be sent, or is too large, fails its own task alone. BullMQ stores a job's data and
+ * result as JSON, which would turn a Buffer into an array of numbers and drop a Map: with `'advanced'`
+ * serialization a chunk's values are Node's structured clone (v8.serialize) and arrive as they left; with
+ * `'json'` they are JSON, checked first for what JSON would drop without a word.
+ *
+ * The values travel as bytes, framed: inside the job's data (base64) while they are small, else in a Redis
+ * key of the job's own, as they are. Large bodies written as JSON strings cost every process on their way
+ * (BullMQ stringifies a result twice, Redis copies it into its events stream, every pool reading the stream
+ * parses it) several times what the bytes themselves do.
  */
 import v8 from 'node:v8';
 import { withCode } from '../errors';
+import { BackendError } from './cluster-errors';
 import { BrokenPoolError, CancelledError, PoolStateError, TimeoutError } from '../index';
 import type { Serialization } from '../options';
 import { unpackNumbers, type ChunkValues } from '../shared/packing';
@@ -15,10 +23,19 @@ import { scan } from '../shared/value-codec';
 import { fromWireError, toWireError, type ErrorClasses, type WireError } from '../shared/wire-error';
 
 /** Bumped when a job's data or result changes shape: a host of another release fails the job rather than misread it. */
-export const JOB_FORMAT = 1;
+export const JOB_FORMAT = 2;
 
 /** The name every job of the cluster has in BullMQ (dashboards show it). */
 export const JOB_NAME = 'forkpool';
+
+/**
+ * How long (s) Redis keeps what a job leaves (its record, its inputs and outcomes) that no pool removed: its
+ * pool removes what it has read; this bounds what a pool that died first leaves behind.
+ */
+export const RECORD_TTL_S = 3600;
+
+/** A job's inputs or outcomes up to this many bytes travel inside its data or result; larger ones in a key of their own. */
+export const INLINE_BYTES = 8 * 1024;
 
 /** How a host finds the function: a name in its own module, an export of a module, or a function's source. */
 export type WireSpec =
@@ -26,28 +43,29 @@ export type WireSpec =
   | { kind: 'module'; name: string; module?: string }
   | { kind: 'inline'; name: string; source: string };
 
-/** What a chunk's job carries, in its body. */
-export interface ChunkPayload {
+/** What the chunks of a job share: the settings of their call. */
+export interface ChunkSettings {
   spec: WireSpec;
-  /** One input per call of the chunk: its argument, or with `spread` its argument list. */
-  inputs: ChunkValues;
+  /** Each input of a chunk is its call's argument list rather than its argument. */
   spread: boolean;
-  /** Ms the chunk may run on its host, from the moment a child begins it. */
+  /** Ms a chunk may run on its host, from the moment a child begins it. */
   timeout: number | undefined;
-  /** Run every call of the chunk even after one fails (imapUnordered), to hand out those that succeed. */
+  /** Run every call of a chunk even after one fails (imapUnordered), to hand out those that succeed. */
   keepGoing: boolean;
 }
 
-/** A job's data as BullMQ stores it: the settings a host reads before the body, and the body as text. */
-export interface JobData {
+/** A job's data as BullMQ stores it. */
+export interface JobData extends ChunkSettings {
   forkpool: number;
   encoding: Serialization;
-  /** The host beats at least four times within it while it runs the chunk. */
+  /** The host beats at least four times within it while it runs the job. */
   hostLossTimeout: number;
-  /** The largest result the host may send back. */
+  /** The largest result of a chunk the host may send back. */
   maxPayloadBytes: number;
-  /** The {@link ChunkPayload}, encoded. */
-  body: string;
+  /** How many chunks the job carries. */
+  chunks: number;
+  /** The chunks' inputs, framed, in base64; absent when they are in the job's input key. */
+  body?: string;
 }
 
 /** How a chunk ended on its host. */
@@ -65,7 +83,16 @@ export type ChunkOutcome =
 export interface JobResult {
   forkpool: number;
   encoding: Serialization;
-  body: string;
+  /** Ms from the moment the host took the job to the end of its last chunk: what packs are sized by. */
+  ms: number;
+  /** The chunks' outcomes, framed, in base64; absent when they are in the job's output key. */
+  body?: string;
+}
+
+/** A job's data or result, and the bytes that go to a key of the job's own when they are too many to go with it. */
+export interface Encoded<T> {
+  value: T;
+  outOfBand: Buffer | undefined;
 }
 
 /** The cluster's form of a task's spec: a name of the pool's module is a name of the host's. */
@@ -75,58 +102,79 @@ export function wireSpec(spec: TaskSpec, hostModule: string): WireSpec {
 }
 
 /**
- * Encode a chunk for its job.
+ * Encode one chunk's inputs.
  * @throws TypeError (`ERR_POOL_UNSENDABLE`) for an argument that cannot be sent, RangeError
  * (`ERR_POOL_PAYLOAD_TOO_LARGE`) for arguments over the limit.
  */
-export function encodeChunk(payload: ChunkPayload, settings: Omit<JobData, 'forkpool' | 'body'>, argumentsLimit: number): JobData {
-  const body = encode(payload, settings.encoding, 'The task arguments', argumentsLimit, 'inputs');
-  return { forkpool: JOB_FORMAT, ...settings, body };
+export function encodeInputs(inputs: ChunkValues, encoding: Serialization, limit: number): Buffer {
+  return encode({ inputs }, encoding, 'The task arguments', limit, 'inputs');
 }
 
-/** @throws Error for a job this release cannot read. */
-export function decodeChunk(data: unknown): { payload: ChunkPayload; data: JobData } {
+/** A job of chunks whose inputs `encodeInputs` encoded. */
+export function encodeJob(settings: Omit<JobData, 'forkpool' | 'chunks' | 'body'>, inputs: Buffer[]): Encoded<JobData> {
+  const { body, outOfBand } = place(frame(inputs));
+  return { value: { forkpool: JOB_FORMAT, ...settings, chunks: inputs.length, body }, outOfBand };
+}
+
+/** @throws Error (`ERR_POOL_JOB_FORMAT`) for a job this release cannot read. */
+export function readJob(data: unknown): JobData {
   const job = data as Partial<JobData> | null;
-  if (job?.forkpool !== JOB_FORMAT || typeof job.body !== 'string') {
+  if (job?.forkpool !== JOB_FORMAT || !Number.isInteger(job.chunks) || job.spec === undefined) {
     const found = JSON.stringify(job?.forkpool);
     const message =
-      `This host cannot read the job: it is not a chunk of forkpool's job format ${JOB_FORMAT} (found ${found}). ` +
+      `This host cannot read the job: it is not in forkpool's job format ${JOB_FORMAT} (found ${found}). ` +
       'A pool and its hosts must run the same release of forkpool.';
     throw withCode(new Error(message), 'ERR_POOL_JOB_FORMAT');
   }
-  return { payload: decode(job.body, job.encoding ?? 'advanced') as ChunkPayload, data: job as JobData };
+  return job as JobData;
 }
 
-/** Encode a chunk's outcome for its job's return value; a result that cannot go back becomes its task's error. */
-export function encodeOutcome(outcome: ChunkOutcome, encoding: Serialization, limit: number): JobResult {
-  let body: string;
+/** The inputs of each chunk of `job`; `outOfBand`: the bytes of its input key, when its data holds no body. */
+export function jobInputs(job: JobData, outOfBand: Buffer | null | undefined): ChunkValues[] {
+  const parts = unframe(bytesOf(job.body, outOfBand, "the job's inputs"), job.chunks);
+  return parts.map((part) => (decode(part, job.encoding) as { inputs: ChunkValues }).inputs);
+}
+
+/** Encode a chunk's outcome; a result that cannot go back becomes its task's error. */
+export function encodeOutcome(outcome: ChunkOutcome, encoding: Serialization, limit: number): Buffer {
   try {
-    body = encode(outcome, encoding, 'The task result', limit, 'values' in outcome ? 'values' : 'done' in outcome && outcome.done !== undefined ? 'done' : undefined);
+    return encode(outcome, encoding, 'The task result', limit, 'values' in outcome ? 'values' : 'done' in outcome && outcome.done !== undefined ? 'done' : undefined);
   } catch (error) {
-    body = encode({ error: toWireError(error) }, encoding, 'The task error', Infinity);
+    return encode({ error: toWireError(error) }, encoding, 'The task error', Infinity);
   }
-  return { forkpool: JOB_FORMAT, encoding, body };
 }
 
-/** @throws Error for a return value that is not a chunk's outcome. */
-export function decodeOutcome(result: unknown): ChunkOutcome {
+/** A job's return value: the outcomes `encodeOutcome` encoded, one per chunk of the job. */
+export function encodeResult(outcomes: Buffer[], encoding: Serialization, ms: number): Encoded<JobResult> {
+  const { body, outOfBand } = place(frame(outcomes));
+  return { value: { forkpool: JOB_FORMAT, encoding, ms, body }, outOfBand };
+}
+
+/** @throws Error (`ERR_POOL_JOB_FORMAT`) for a return value that is not a job's result. */
+export function readResult(result: unknown): JobResult {
   const job = result as Partial<JobResult> | null;
-  if (job?.forkpool !== JOB_FORMAT || typeof job.body !== 'string') {
+  if (job?.forkpool !== JOB_FORMAT || typeof job.ms !== 'number') {
     const message = `The job's result is not in forkpool's job format ${JOB_FORMAT}: a host of another release of forkpool ran it.`;
     throw withCode(new Error(message), 'ERR_POOL_JOB_FORMAT');
   }
-  return decode(job.body, job.encoding ?? 'advanced') as ChunkOutcome;
+  return job as JobResult;
 }
 
-/** A value a task sent with `emit()` on a host, as the job's progress. */
-export function encodeEvent(value: unknown, info: { host: string; pid: number }, encoding: Serialization): JobResult {
-  return { forkpool: JOB_FORMAT, encoding, body: encode({ value, ...info }, encoding, 'The event', Infinity, 'value') };
+/** The outcome of each of `chunks` chunks; `outOfBand`: the bytes of the job's output key, when its result holds no body. */
+export function resultOutcomes(result: JobResult, chunks: number, outOfBand: Buffer | null | undefined): ChunkOutcome[] {
+  return unframe(bytesOf(result.body, outOfBand, "the job's outcomes"), chunks).map((part) => decode(part, result.encoding) as ChunkOutcome);
 }
 
-export function decodeEvent(progress: unknown): { value: unknown; host: string; pid: number } {
+/** A value a task sent with `emit()` on a host, as its job's progress; `chunk`: which chunk of the job. */
+export function encodeEvent(value: unknown, info: { host: string; pid: number; chunk: number }, encoding: Serialization): JobResult {
+  const bytes = encode({ value, ...info }, encoding, 'The event', Infinity, 'value');
+  return { forkpool: JOB_FORMAT, encoding, ms: 0, body: bytes.toString('base64') };
+}
+
+export function decodeEvent(progress: unknown): { value: unknown; host: string; pid: number; chunk: number } {
   const job = progress as Partial<JobResult> | null;
   if (job?.forkpool !== JOB_FORMAT || typeof job.body !== 'string') throw new Error('Not an event of forkpool.');
-  return decode(job.body, job.encoding ?? 'advanced') as { value: unknown; host: string; pid: number };
+  return decode(Buffer.from(job.body, 'base64'), job.encoding ?? 'advanced') as { value: unknown; host: string; pid: number; chunk: number };
 }
 
 /**
@@ -171,12 +219,17 @@ function poolErrorName(error: unknown): string | undefined {
 }
 
 /**
- * `value` as text, checked: what the serialization cannot carry is a TypeError naming it, a body over
+ * `value` as bytes, checked: what the serialization cannot carry is a TypeError naming it, a body over
  * `limit` bytes a RangeError naming both. `field`: the property of `value` that holds the user's values (the
  * rest is the cluster's own), checked with its name in the report.
  */
-function encode(value: object, encoding: Serialization, what: string, limit: number, field?: keyof typeof USER_VALUES): string {
+function encode(value: object, encoding: Serialization, what: string, limit: number, field?: keyof typeof USER_VALUES): Buffer {
   let values = field === undefined ? undefined : (value as Record<string, unknown>)[field];
+  const raw = field === undefined ? undefined : RAW_TAGS[field as keyof typeof RAW_TAGS];
+  if (encoding === 'advanced' && raw !== undefined && values instanceof Float64Array && Object.keys(value).length === 1) {
+    if (1 + values.byteLength > limit) throw payloadTooLarge(what, 1 + values.byteLength, limit);
+    return rawNumbers(raw, values);
+  }
   // JSON would write a packed chunk (a Float64Array) as an object of indices.
   if (encoding === 'json' && (values instanceof Float64Array || Array.isArray(values))) {
     values = unpackNumbers(values as ChunkValues);
@@ -188,30 +241,86 @@ function encode(value: object, encoding: Serialization, what: string, limit: num
     // Its pages are this machine's: a host elsewhere has no way to them.
     throw unsendableError(what, 'a SharedMemory block is shared between the processes of one machine, and cannot reach a host. Send its bytes (a Buffer of its contents) instead');
   }
-  let bytes: number;
-  let body: string;
+  let bytes: Buffer;
   if (encoding === 'json') {
-    body = JSON.stringify(value);
-    bytes = Buffer.byteLength(body);
+    bytes = Buffer.from(JSON.stringify(value));
   } else {
-    let buffer: Buffer;
     try {
-      buffer = v8.serialize(value);
+      bytes = v8.serialize(value);
     } catch (error) {
       throw unsendableError(what, (error as Error).message, error);
     }
-    bytes = buffer.length;
-    body = buffer.toString('base64');
   }
-  if (bytes > limit) throw payloadTooLarge(what, bytes, limit);
-  return body;
+  if (bytes.length > limit) throw payloadTooLarge(what, bytes.length, limit);
+  return bytes;
 }
 
 /** Where the user's values are in what is encoded, and what a report calls them. */
 const USER_VALUES = { inputs: 'arguments', values: 'result', done: 'result', value: 'event' } as const;
 
-function decode(body: string, encoding: Serialization): unknown {
-  return encoding === 'json' ? JSON.parse(body) : v8.deserialize(Buffer.from(body, 'base64'));
+function decode(bytes: Buffer, encoding: Serialization): unknown {
+  if (bytes[0] === RAW_TAGS.inputs) return { inputs: numbersOf(bytes) };
+  if (bytes[0] === RAW_TAGS.values) return { values: numbersOf(bytes) };
+  return encoding === 'json' ? JSON.parse(bytes.toString()) : v8.deserialize(bytes);
+}
+
+/**
+ * The first byte of a chunk's inputs or results that are numbers only (packed, a Float64Array), which travel
+ * as their bytes: nothing to check and nothing to serialize. Neither v8.serialize (0xff) nor JSON ('{')
+ * begins with it.
+ */
+const RAW_TAGS = { inputs: 1, values: 2 } as const;
+
+function rawNumbers(tag: number, numbers: Float64Array): Buffer {
+  const bytes = Buffer.allocUnsafe(1 + numbers.byteLength);
+  bytes[0] = tag;
+  bytes.set(new Uint8Array(numbers.buffer, numbers.byteOffset, numbers.byteLength), 1);
+  return bytes;
+}
+
+/** The numbers `rawNumbers` wrote, copied (a Float64Array needs its bytes aligned). */
+function numbersOf(bytes: Buffer): Float64Array {
+  const numbers = new Float64Array((bytes.length - 1) / 8);
+  new Uint8Array(numbers.buffer).set(bytes.subarray(1));
+  return numbers;
+}
+
+/**
+ * Parts as one buffer: their count and lengths (32-bit, little-endian), then the parts. `unframe` hands
+ * them back as views of it, uncopied.
+ */
+function frame(parts: Buffer[]): Buffer {
+  const header = Buffer.allocUnsafe(4 * (parts.length + 1));
+  header.writeUInt32LE(parts.length, 0);
+  parts.forEach((part, i) => header.writeUInt32LE(part.length, 4 * (i + 1)));
+  return Buffer.concat([header, ...parts]);
+}
+
+/** The parts `frame` wrote; `count`: how many there must be. */
+function unframe(bytes: Buffer, count: number): Buffer[] {
+  const corrupt = () => withCode(new Error(`A job's body is corrupt: expected ${count} framed parts in ${bytes.length} bytes.`), 'ERR_POOL_JOB_FORMAT');
+  if (bytes.length < 4 || bytes.readUInt32LE(0) !== count || bytes.length < 4 * (count + 1)) throw corrupt();
+  const parts: Buffer[] = [];
+  let offset = 4 * (count + 1);
+  for (let i = 0; i < count; i++) {
+    const length = bytes.readUInt32LE(4 * (i + 1));
+    if (offset + length > bytes.length) throw corrupt();
+    parts.push(bytes.subarray(offset, offset + length));
+    offset += length;
+  }
+  return parts;
+}
+
+/** Small bytes go inline, in base64; the rest out of band. */
+function place(bytes: Buffer): { body: string | undefined; outOfBand: Buffer | undefined } {
+  return bytes.length <= INLINE_BYTES ? { body: bytes.toString('base64'), outOfBand: undefined } : { body: undefined, outOfBand: bytes };
+}
+
+/** The bytes of a body: inline, or those read from its key (null: the key is gone). */
+function bytesOf(body: string | undefined, outOfBand: Buffer | null | undefined, what: string): Buffer {
+  if (body !== undefined) return Buffer.from(body, 'base64');
+  if (outOfBand == null) throw new BackendError(`Redis no longer holds ${what}: it restarted without its data, or someone removed its key.`);
+  return outOfBand;
 }
 
 /** The RangeError of a chunk whose arguments or result are larger than `maxPayloadBytes`. */

@@ -45,9 +45,10 @@ return 1`,
   forkpoolForget: {
     keys: 2,
     lua: `for i = 2, #ARGV do
+  local job = ARGV[1] .. ARGV[i]
   redis.call('ZREM', KEYS[1], ARGV[i])
   redis.call('ZREM', KEYS[2], ARGV[i])
-  redis.call('DEL', ARGV[1] .. ARGV[i], ARGV[1] .. ARGV[i] .. ':logs')
+  redis.call('DEL', job, job .. ':logs', job .. ':forkpool-in', job .. ':forkpool-out')
 end
 return #ARGV - 1`,
   },

@@ -51,6 +51,32 @@ describe('a lost host', () => {
     await victim.kill();
   });
 
+  test('killed (SIGKILL) while it runs a pack: every chunk of the pack runs again elsewhere, and each result comes back once', async () => {
+    const queue = cluster.queue();
+    const hosts = await Promise.all([cluster.host(queue), cluster.host(queue)]);
+    const pool = cluster.pool(queue, { hostLossTimeout: HOST_LOSS_TIMEOUT });
+    const file = path.join(scratch(), 'marks');
+    const labels = Array.from({ length: 300 }, (_, i) => `c${i}`);
+    // Quick chunks: once the pool knows it, the map's chunks travel in packs.
+    await pool.starmap('mark', labels.slice(0, 40).map((label): [string, string, number] => [path.join(scratch(), 'warm'), label, 0]));
+    let requeued = 0;
+    pool.on('requeued', () => requeued++);
+    // One chunk is slow on its first run only: its pack holds its host until the host is killed.
+    const args = labels.map((label): [string, string, number, number?] => (label === 'c200' ? [file, label, 0, 60_000] : [file, label, 0]));
+    const running = pool.starmap('mark', args, { chunksize: 1 });
+    await waitFor(() => marks(file).some((line) => line.startsWith('start c200 ')), 20_000, 'the slow chunk to start');
+    const victim = hostOf(hosts, file, 'c200');
+    const killedAt = Date.now();
+    victim.signal('SIGKILL');
+    expect(await running).toEqual(labels);
+    expect(Date.now() - killedAt).toBeLessThan(HOST_LOSS_TIMEOUT + 2000);
+    // The whole pack went back: more than the one chunk, each of them once more.
+    expect(requeued).toBeGreaterThan(1);
+    expect(pool.stats().requeued).toBe(requeued);
+    expect(marks(file).filter((line) => line.startsWith('start c200 '))).toHaveLength(2);
+    await victim.kill();
+  });
+
   test("frozen (SIGSTOP): its chunk runs elsewhere; thawed (SIGCONT), its late result is discarded", async () => {
     const queue = cluster.queue();
     const hosts = await Promise.all([cluster.host(queue), cluster.host(queue)]);
