@@ -119,13 +119,18 @@ export function mockEngine(options: PoolOptions = {}): { engine: Engine; childre
  * moves to its worker.
  */
 export function submitTask(engine: Engine, input: number, outcomes: Map<number, unknown>, timeout?: number, transfer?: ArrayBuffer[]): Task {
+  const task = makeTask(input, outcomes, timeout, transfer);
+  engine.submit(task);
+  return task;
+}
+
+/** The task submitTask submits, not submitted. */
+export function makeTask(input: number, outcomes: Map<number, unknown>, timeout?: number, transfer?: ArrayBuffer[]): Task {
   const sink: TaskSink = {
     resolveTask: (task, values) => outcomes.set(task.id, values[0]),
     rejectTask: (task, error) => outcomes.set(task.id, error),
   };
-  const task = new Task({ id: 1, kind: 'inline', source: '(x) => 2 * x', name: '' }, [input], false, sink, nextCall++, 0, timeout, false, transfer);
-  engine.submit(task);
-  return task;
+  return new Task({ id: 1, kind: 'inline', source: '(x) => 2 * x', name: '' }, [input], false, sink, nextCall++, 0, timeout, false, transfer);
 }
 
 let nextCall = 1;

@@ -3,7 +3,7 @@
  * task, what is taken back and when, what a child's death does. No process is started.
  */
 import { BrokenPoolError, TimeoutError } from '../src';
-import { mockEngine, submitTask } from './mock-worker';
+import { makeTask, mockEngine, submitTask } from './mock-worker';
 
 /** Ids of the tasks in the `pool:tasks` messages a child received, message by message. */
 function batches(child: { received: Array<{ type: string; tasks?: Array<{ id: number }> }> }): number[][] {
@@ -47,6 +47,19 @@ test('a child that asks for one gets one; the rest wait in the queue for the nex
   a.answer([tasks[0].id]);
   expect(outcomes.get(tasks[0].id)).toBe(2);
   expect(batches(a)).toEqual([[tasks[0].id], [tasks[2].id]]);
+});
+
+test('submitAll sends what a ready child has room for in one message, where one submit after another sends one each', () => {
+  const { engine, children } = setUp({ processes: 1 });
+  const [child] = children;
+  child.ready(8);
+  const one = [1, 2, 3].map((x) => submitTask(engine, x, outcomes));
+  expect(batches(child)).toEqual(one.map((task) => [task.id]));
+  const all = [4, 5, 6].map((x) => makeTask(x, outcomes));
+  engine.submitAll(all);
+  expect(batches(child).slice(3)).toEqual([all.map((task) => task.id)]);
+  child.answer([...one, ...all].map((task) => task.id));
+  expect([...outcomes.values()]).toEqual([2, 4, 6, 8, 10, 12]);
 });
 
 test("a child's share of the queue counts the children still starting", () => {

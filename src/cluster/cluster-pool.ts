@@ -9,9 +9,10 @@ import { ClusterSetup } from './cluster-setup';
 
 /**
  * {@link forkpool!Pool | Pool}'s API across machines: {@link ClusterPool.apply | apply},
- * {@link ClusterPool.map | map}, {@link ClusterPool.imap | imap} and the rest put each chunk on a BullMQ
- * queue in Redis as a job, and the hosts (`npx forkpool worker --redis URL --queue NAME --module ./tasks.js`,
- * or {@link runHost}) take the jobs as they have free processes and run them in local pools.
+ * {@link ClusterPool.map | map}, {@link ClusterPool.imap | imap} and the rest put their chunks on a BullMQ
+ * queue in Redis as jobs (quick chunks of a call several to a job), and the hosts (`npx forkpool worker
+ * --redis URL --queue NAME --module ./tasks.js`, or {@link runHost}) take the jobs as they have free
+ * processes and run each chunk in a local pool.
  *
  * What changes from one machine: a chunk whose host is lost (killed, unplugged, frozen: no sign of life for
  * `hostLossTimeout`) runs again elsewhere, so tasks should be idempotent; a chunk's own error, timeout or

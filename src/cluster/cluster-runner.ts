@@ -54,6 +54,7 @@ import {
   wireSpec,
   type ChunkOutcome,
   type JobResult,
+  type Part,
 } from './job-codec';
 import type { ClusterStats, HostDownInfo, HostInfo, RequeueInfo } from './cluster-events';
 import { compareEventIds, parseTick, withScripts, type HostRecord, type ScriptClient, type TickResult } from './scripts';
@@ -71,11 +72,13 @@ export const HOST_MODULE = 'forkpool:host-module';
 /** At least this many jobs of a call may wait in Redis, however few processes the hosts have. */
 const MIN_WINDOW = 8;
 /** Chunks in one job at most, ... */
-const MAX_PACK = 32;
+const MAX_PACK = 128;
 /** ... and bytes of their inputs (a pack stops growing once it has this many). */
 const PACK_BYTES = 4 * 2 ** 20;
 /** A pack holds as many chunks as its host runs in about this long (ms). */
 const PACK_MS = 20;
+/** Chunks one turn of the event loop encodes and sends at most. */
+const PUMP_CHUNKS = 256;
 /** Functions whose chunk times a pool keeps at most. */
 const KNOWN_WORK = 1000;
 /** While several jobs are in Redis, the events reader reads no more often than this (ms): in batches. */
@@ -455,44 +458,57 @@ export class ClusterRunner implements TaskRunner {
 
   // --- Sending jobs ---------------------------------------------------------------------------------
 
-  #schedulePump(): void {
+  /** `later`: after I/O, rather than after the call that submitted (when a map's chunks go to Redis together). */
+  #schedulePump(later = false): void {
     if (this.#pumpScheduled) return;
     this.#pumpScheduled = true;
-    // After the call that submitted: a map's chunks go to Redis together.
-    queueMicrotask(() => {
+    const pump = () => {
       this.#pumpScheduled = false;
       this.#pump();
-    });
+    };
+    if (later) setImmediate(pump);
+    else queueMicrotask(pump);
   }
 
-  /** Send each call's backlog to Redis, packed, as far as its window allows. */
+  /**
+   * Send each call's backlog to Redis, packed, as far as its window allows: PUMP_CHUNKS at most in one turn of
+   * the event loop, the rest in the next, so that the first jobs are in Redis (and on their hosts) while the
+   * others are being encoded.
+   */
   #pump(): void {
     if (!this.#ready || this.#state === 'broken' || this.#state === 'terminated') return;
     const windowJobs = Math.max(MIN_WINDOW, chunkedInputWindow(this.processes));
+    const packs: Entry[][] = [];
+    let chunks = 0;
     for (const [call, tasks] of this.#backlog) {
       let inRedis = this.#inRedis.get(call) ?? 0;
-      const sending: Entry[] = [];
       for (;;) {
         const head = this.#waiting(tasks);
         if (head === undefined) break;
-        const pack = this.#packSize(head.task, tasks.length);
+        if (chunks >= PUMP_CHUNKS) {
+          this.#schedulePump(true);
+          break;
+        }
+        const size = this.#packSize(head.task, tasks.length);
         // The window is counted in chunks: as many jobs of the call's present size.
-        const room = windowJobs * pack - inRedis;
+        const room = windowJobs * size - inRedis;
         if (room <= 0) break;
-        for (let taken = 0; taken < Math.min(pack, room); taken++) {
+        const pack: Entry[] = [];
+        while (pack.length < Math.min(size, room)) {
           const entry = this.#waiting(tasks);
           if (entry === undefined) break;
           tasks.shift();
           entry.sent = true;
-          sending.push(entry);
-          inRedis++;
+          pack.push(entry);
         }
-        // Each pack a job of its own (a pack of one, a job of one chunk).
-        this.#add(sending.splice(0), false);
+        inRedis += pack.length;
+        chunks += pack.length;
+        packs.push(pack);
       }
       this.#inRedis.set(call, inRedis);
       if (tasks.length === 0) this.#backlog.delete(call);
     }
+    if (packs.length > 0) this.#add(packs, false);
   }
 
   /** The first task of a call's backlog that still waits to be sent; those before it that do not are let go. */
@@ -527,14 +543,14 @@ export class ClusterRunner implements TaskRunner {
   }
 
   /**
-   * Make jobs of the entries (chunks of one call, in order; one job unless their inputs pass PACK_BYTES) and
-   * add them; `first`: at the head of the queue (a requeue).
+   * Make a job of each pack (chunks of one call, in order; more than one where their inputs pass PACK_BYTES)
+   * and add them; `first`: at the head of the queue (a requeue).
    */
-  #add(entries: Entry[], first: boolean): void {
+  #add(packs: Entry[][], first: boolean): void {
     const { serialization: encoding, hostLossTimeout, maxPayloadBytes } = this.#options;
     const made: Array<{ job: Job; data: unknown; outOfBand: Buffer | undefined }> = [];
     let pack: Entry[] = [];
-    let inputs: Buffer[] = [];
+    let inputs: Part[] = [];
     let bytes = 0;
     const seal = () => {
       if (pack.length === 0) return;
@@ -552,21 +568,23 @@ export class ClusterRunner implements TaskRunner {
       inputs = [];
       bytes = 0;
     };
-    for (const entry of entries) {
-      let encoded: Buffer;
-      try {
-        encoded = encodeInputs(entry.task.inputs, encoding, maxPayloadBytes);
-      } catch (error) {
-        // Arguments that cannot be sent fail their task alone, as in a local pool.
-        this.#settle(entry.task, error);
-        continue;
+    for (const entries of packs) {
+      for (const entry of entries) {
+        let encoded: Part;
+        try {
+          encoded = encodeInputs(entry.task.inputs, encoding, maxPayloadBytes);
+        } catch (error) {
+          // Arguments that cannot be sent fail their task alone, as in a local pool.
+          this.#settle(entry.task, error);
+          continue;
+        }
+        pack.push(entry);
+        inputs.push(encoded);
+        bytes += encoded.length;
+        if (bytes >= PACK_BYTES) seal();
       }
-      pack.push(entry);
-      inputs.push(encoded);
-      bytes += encoded.length;
-      if (bytes >= PACK_BYTES) seal();
+      seal();
     }
-    seal();
     const retention = { age: RECORD_TTL_S };
     for (let start = 0; start < made.length; start += ADD_BATCH) {
       const slice = made.slice(start, start + ADD_BATCH);
@@ -653,7 +671,7 @@ export class ClusterRunner implements TaskRunner {
       // The chunks it carried that are still wanted go back to Redis without the others, at the head.
       const rest = job.entries.filter((entry) => entry.job === job);
       for (const entry of rest) this.#detach(entry);
-      if (rest.length > 0) this.#add(rest, true);
+      if (rest.length > 0) this.#add([rest], true);
     } catch {
       // Redis is away: the watchdog decides when to give up.
     }
@@ -931,7 +949,7 @@ export class ClusterRunner implements TaskRunner {
       }
     }
     // They keep their places in their call's window, and go to the head of the queue.
-    if (again.length > 0) this.#add(again, true);
+    if (again.length > 0) this.#add([again], true);
   }
 
   /**

@@ -1,12 +1,13 @@
 /**
  * A host of a cluster: `forkpool worker` as a function. A BullMQ Worker takes the queue's jobs, never more
- * at once than the host has processes, and runs each (one chunk) as one task of a local engine, so that a
- * chunk's timeout, crash blame and error at its index are exactly those of a local pool.
+ * at once than the host has processes, and runs each chunk of a job (one, or a pack of several) as a task of
+ * its own on a local engine, so that a chunk's timeout, crash blame and error at its index are exactly those
+ * of a local pool.
  *
- *     Redis queue ══take (concurrency = processes)══▶ BullMQ Worker ──one task per job──▶ engine ══▶ children
- *          ▲ ◀══ return value (the chunk's outcome), progress (its emit()s) ═══┘               ▲
- *          ├◀══ heartbeat: the registry, scored with Redis's clock (timer)                     │
- *          └══▶ stop channel: a pool gave a job up ──▶ the job's task is aborted ──────────────┘
+ *     Redis queue ══take (concurrency = processes)══▶ BullMQ Worker ──a task per chunk──▶ engine ══▶ children
+ *          ▲ ◀══ return value (the chunks' outcomes), progress (their emit()s) ══┘               ▲
+ *          ├◀══ heartbeat: the registry, scored with Redis's clock (timer)                       │
+ *          └══▶ stop channel: a pool gave a job (or chunks of it) up ──▶ their tasks aborted ────┘
  *
  * The host's own event loop does nothing heavy (the work is in its children): BullMQ's lock renewal and the
  * heartbeat are never starved, so a pool judges a host lost only when it is (killed, cut off, frozen).
@@ -40,6 +41,7 @@ import {
   type ChunkOutcome,
   type JobData,
   type JobResult,
+  type Part,
   type WireSpec,
 } from './job-codec';
 import { withScripts, type ScriptClient } from './scripts';
@@ -312,7 +314,7 @@ export class Host extends EventEmitter<HostEvents> {
     });
     this.#runs.set(jobId, run);
     if (this.#handingBack) run.handBack();
-    else for (const task of run.tasks) if (run.wanted(task)) this.#engine.submit(task);
+    else this.#engine.submitAll(run.tasks.filter((task) => run.wanted(task)));
     try {
       if (!run.handedBack) await run.done;
       await run.eventsSent;
@@ -329,7 +331,7 @@ export class Host extends EventEmitter<HostEvents> {
   }
 
   /** The job's return value, its outcomes in a key of its own first when they are too large to go with it. */
-  async #result(jobId: string, outcomes: Buffer[], encoding: 'advanced' | 'json', took: number): Promise<JobResult> {
+  async #result(jobId: string, outcomes: Part[], encoding: 'advanced' | 'json', took: number): Promise<JobResult> {
     const { value, outOfBand } = encodeResult(outcomes, encoding, performance.now() - took);
     if (outOfBand !== undefined) await this.#redis.set(this.#keys.output(jobId), outOfBand, 'EX', RECORD_TTL_S);
     return value;

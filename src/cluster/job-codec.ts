@@ -106,12 +106,12 @@ export function wireSpec(spec: TaskSpec, hostModule: string): WireSpec {
  * @throws TypeError (`ERR_POOL_UNSENDABLE`) for an argument that cannot be sent, RangeError
  * (`ERR_POOL_PAYLOAD_TOO_LARGE`) for arguments over the limit.
  */
-export function encodeInputs(inputs: ChunkValues, encoding: Serialization, limit: number): Buffer {
+export function encodeInputs(inputs: ChunkValues, encoding: Serialization, limit: number): Part {
   return encode({ inputs }, encoding, 'The task arguments', limit, 'inputs');
 }
 
 /** A job of chunks whose inputs `encodeInputs` encoded. */
-export function encodeJob(settings: Omit<JobData, 'forkpool' | 'chunks' | 'body'>, inputs: Buffer[]): Encoded<JobData> {
+export function encodeJob(settings: Omit<JobData, 'forkpool' | 'chunks' | 'body'>, inputs: Part[]): Encoded<JobData> {
   const { body, outOfBand } = place(frame(inputs));
   return { value: { forkpool: JOB_FORMAT, ...settings, chunks: inputs.length, body }, outOfBand };
 }
@@ -136,7 +136,7 @@ export function jobInputs(job: JobData, outOfBand: Buffer | null | undefined): C
 }
 
 /** Encode a chunk's outcome; a result that cannot go back becomes its task's error. */
-export function encodeOutcome(outcome: ChunkOutcome, encoding: Serialization, limit: number): Buffer {
+export function encodeOutcome(outcome: ChunkOutcome, encoding: Serialization, limit: number): Part {
   try {
     return encode(outcome, encoding, 'The task result', limit, 'values' in outcome ? 'values' : 'done' in outcome && outcome.done !== undefined ? 'done' : undefined);
   } catch (error) {
@@ -145,7 +145,7 @@ export function encodeOutcome(outcome: ChunkOutcome, encoding: Serialization, li
 }
 
 /** A job's return value: the outcomes `encodeOutcome` encoded, one per chunk of the job. */
-export function encodeResult(outcomes: Buffer[], encoding: Serialization, ms: number): Encoded<JobResult> {
+export function encodeResult(outcomes: Part[], encoding: Serialization, ms: number): Encoded<JobResult> {
   const { body, outOfBand } = place(frame(outcomes));
   return { value: { forkpool: JOB_FORMAT, encoding, ms, body }, outOfBand };
 }
@@ -167,7 +167,7 @@ export function resultOutcomes(result: JobResult, chunks: number, outOfBand: Buf
 
 /** A value a task sent with `emit()` on a host, as its job's progress; `chunk`: which chunk of the job. */
 export function encodeEvent(value: unknown, info: { host: string; pid: number; chunk: number }, encoding: Serialization): JobResult {
-  const bytes = encode({ value, ...info }, encoding, 'The event', Infinity, 'value');
+  const bytes = encode({ value, ...info }, encoding, 'The event', Infinity, 'value') as Buffer;
   return { forkpool: JOB_FORMAT, encoding, ms: 0, body: bytes.toString('base64') };
 }
 
@@ -223,12 +223,13 @@ function poolErrorName(error: unknown): string | undefined {
  * `limit` bytes a RangeError naming both. `field`: the property of `value` that holds the user's values (the
  * rest is the cluster's own), checked with its name in the report.
  */
-function encode(value: object, encoding: Serialization, what: string, limit: number, field?: keyof typeof USER_VALUES): Buffer {
+function encode(value: object, encoding: Serialization, what: string, limit: number, field?: keyof typeof USER_VALUES): Part {
   let values = field === undefined ? undefined : (value as Record<string, unknown>)[field];
   const raw = field === undefined ? undefined : RAW_TAGS[field as keyof typeof RAW_TAGS];
   if (encoding === 'advanced' && raw !== undefined && values instanceof Float64Array && Object.keys(value).length === 1) {
-    if (1 + values.byteLength > limit) throw payloadTooLarge(what, 1 + values.byteLength, limit);
-    return rawNumbers(raw, values);
+    const part = new RawNumbers(raw, values);
+    if (part.length > limit) throw payloadTooLarge(what, part.length, limit);
+    return part;
   }
   // JSON would write a packed chunk (a Float64Array) as an object of indices.
   if (encoding === 'json' && (values instanceof Float64Array || Array.isArray(values))) {
@@ -270,43 +271,75 @@ function decode(bytes: Buffer, encoding: Serialization): unknown {
  * begins with it.
  */
 const RAW_TAGS = { inputs: 1, values: 2 } as const;
+/** The tag, and padding: the numbers that follow are as aligned as the part (a Float64Array needs 8). */
+const RAW_HEADER = 8;
+const ALIGN = 8;
 
-function rawNumbers(tag: number, numbers: Float64Array): Buffer {
-  const bytes = Buffer.allocUnsafe(1 + numbers.byteLength);
-  bytes[0] = tag;
-  bytes.set(new Uint8Array(numbers.buffer, numbers.byteOffset, numbers.byteLength), 1);
-  return bytes;
+/** A chunk's values as they travel: bytes, or numbers only, written into the frame as they are. */
+export type Part = Buffer | RawNumbers;
+
+class RawNumbers {
+  constructor(
+    readonly tag: number,
+    readonly numbers: Float64Array,
+  ) {}
+
+  /** Its bytes in a frame. */
+  get length(): number {
+    return RAW_HEADER + this.numbers.byteLength;
+  }
+
+  writeTo(target: Buffer, offset: number): void {
+    target[offset] = this.tag;
+    target.set(new Uint8Array(this.numbers.buffer, this.numbers.byteOffset, this.numbers.byteLength), offset + RAW_HEADER);
+  }
 }
 
-/** The numbers `rawNumbers` wrote, copied (a Float64Array needs its bytes aligned). */
+/** The numbers of a part `RawNumbers` wrote: a view of its bytes where they are aligned, else a copy. */
 function numbersOf(bytes: Buffer): Float64Array {
-  const numbers = new Float64Array((bytes.length - 1) / 8);
-  new Uint8Array(numbers.buffer).set(bytes.subarray(1));
+  const count = (bytes.length - RAW_HEADER) / 8;
+  const offset = bytes.byteOffset + RAW_HEADER;
+  if (offset % 8 === 0) return new Float64Array(bytes.buffer, offset, count);
+  const numbers = new Float64Array(count);
+  new Uint8Array(numbers.buffer).set(bytes.subarray(RAW_HEADER));
   return numbers;
 }
 
+const aligned = (bytes: number) => Math.ceil(bytes / ALIGN) * ALIGN;
+
 /**
- * Parts as one buffer: their count and lengths (32-bit, little-endian), then the parts. `unframe` hands
- * them back as views of it, uncopied.
+ * Parts as one buffer: their count and lengths (32-bit, little-endian), then the parts, each at an offset
+ * that is a multiple of 8. `unframe` hands them back as views of it, uncopied.
  */
-function frame(parts: Buffer[]): Buffer {
-  const header = Buffer.allocUnsafe(4 * (parts.length + 1));
-  header.writeUInt32LE(parts.length, 0);
-  parts.forEach((part, i) => header.writeUInt32LE(part.length, 4 * (i + 1)));
-  return Buffer.concat([header, ...parts]);
+function frame(parts: Part[]): Buffer {
+  const header = aligned(4 * (parts.length + 1));
+  let total = header;
+  for (const part of parts) total += aligned(part.length);
+  // Zeroed: the padding goes to Redis, and must not carry what this process's memory held.
+  const bytes = Buffer.alloc(total);
+  bytes.writeUInt32LE(parts.length, 0);
+  let offset = header;
+  parts.forEach((part, i) => {
+    bytes.writeUInt32LE(part.length, 4 * (i + 1));
+    if (part instanceof RawNumbers) part.writeTo(bytes, offset);
+    else bytes.set(part, offset);
+    offset += aligned(part.length);
+  });
+  return bytes;
 }
 
 /** The parts `frame` wrote; `count`: how many there must be. */
 function unframe(bytes: Buffer, count: number): Buffer[] {
   const corrupt = () => withCode(new Error(`A job's body is corrupt: expected ${count} framed parts in ${bytes.length} bytes.`), 'ERR_POOL_JOB_FORMAT');
-  if (bytes.length < 4 || bytes.readUInt32LE(0) !== count || bytes.length < 4 * (count + 1)) throw corrupt();
+  const header = aligned(4 * (count + 1));
+  if (bytes.length < header || bytes.readUInt32LE(0) !== count) throw corrupt();
   const parts: Buffer[] = [];
-  let offset = 4 * (count + 1);
+  let offset = header;
   for (let i = 0; i < count; i++) {
     const length = bytes.readUInt32LE(4 * (i + 1));
     if (offset + length > bytes.length) throw corrupt();
     parts.push(bytes.subarray(offset, offset + length));
-    offset += length;
+    offset += aligned(length);
   }
   return parts;
 }

@@ -120,10 +120,25 @@ export class Engine implements TaskRunner, WorkerOwner {
    * from calls already under way; the facades refuse new calls).
    */
   submit(task: Task): void {
+    if (this.#enqueue(task)) this.#dispatch();
+  }
+
+  /**
+   * Submit several tasks at once: they go to the workers together, several to a message, where one submit
+   * after another would send the first of them one by one while the workers have room.
+   */
+  submitAll(tasks: readonly Task[]): void {
+    let queued = false;
+    for (const task of tasks) queued = this.#enqueue(task) || queued;
+    if (queued) this.#dispatch();
+  }
+
+  /** Queue a task; false if it failed at once. */
+  #enqueue(task: Task): boolean {
     if (this.#state === 'broken' || this.#state === 'terminated') {
       task.finish();
       task.sink.rejectTask(task, this.#stoppedError());
-      return;
+      return false;
     }
     try {
       task.scanInputs(this.#encodeOptions);
@@ -131,11 +146,11 @@ export class Engine implements TaskRunner, WorkerOwner {
       // A SharedMemory closed before the call: the call's mistake, and the call's alone.
       task.finish();
       task.sink.rejectTask(task, error);
-      return;
+      return false;
     }
     this.#addPending(1);
     this.#dispatcher.push(task);
-    this.#dispatch();
+    return true;
   }
 
   /**
