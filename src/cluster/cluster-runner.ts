@@ -489,9 +489,9 @@ export class ClusterRunner implements TaskRunner {
           this.#schedulePump(true);
           break;
         }
-        const size = this.#packSize(head.task, tasks.length);
-        // The window is counted in chunks: as many jobs of the call's present size.
-        const room = windowJobs * size - inRedis;
+        const [size, full] = this.#packSize(head.task, tasks.length);
+        // The window is counted in chunks: as many jobs as it holds of the call's full packs.
+        const room = windowJobs * full - inRedis;
         if (room <= 0) break;
         const pack: Entry[] = [];
         while (pack.length < Math.min(size, room)) {
@@ -522,14 +522,17 @@ export class ClusterRunner implements TaskRunner {
   }
 
   /**
-   * How many chunks the next job of a call packs, `waiting` of them waiting here: as many as its host runs
-   * in PACK_MS by how long the function's chunks took lately (one while nothing is known of it), and no more
-   * than each process's share of those waiting.
+   * How many chunks the next job of a call packs, `waiting` of them waiting here, and how many a full pack
+   * of its function holds: as many as a host runs in PACK_MS by how long the function's chunks took lately
+   * (one while nothing is known of it). The next holds no more than each process's share of those waiting,
+   * so that the last jobs of a call are small and no host waits long on another at its end, but no fewer than
+   * a quarter of a full pack, so that they still carry more than they cost.
    */
-  #packSize(task: Task, waiting: number): number {
+  #packSize(task: Task, waiting: number): [size: number, full: number] {
     const ms = this.#chunkMs.get(workOf(task));
-    if (ms === undefined) return 1;
-    return Math.max(1, Math.min(MAX_PACK, Math.floor(PACK_MS / Math.max(ms, 0.001)), Math.ceil(waiting / this.processes)));
+    if (ms === undefined) return [1, 1];
+    const full = Math.max(1, Math.min(MAX_PACK, Math.floor(PACK_MS / Math.max(ms, 0.001))));
+    return [Math.min(full, Math.max(Math.ceil(full / 4), Math.ceil(waiting / this.processes))), full];
   }
 
   /** A host ran `job` in `ms`: what its function's chunks take, lately. */
