@@ -9,11 +9,7 @@
  *                                    job records (outcomes whose events were trimmed away)
  *
  * - A job carries one chunk, or several of one call (a pack) while the call has many waiting and its chunks
- *   are quick: every job costs BullMQ and Redis about the same, whatever it carries, and a job of chunks that
- *   each take a fraction of a millisecond would cost more than the chunk. Packs are sized by time, as
- *   joblib's automatic batch size is: from how long the call's function took per chunk on the hosts, enough
- *   chunks to keep a host busy for PACK_MS, and never more than a fair share of what waits (guided
- *   self-scheduling), so that the last jobs of a call are small and no host waits on another at its end. The
+ *   are quick (pack-sizes.ts): every job costs BullMQ and Redis about the same, whatever it carries. The
  *   host runs each chunk of a pack as a task of its own (its timeout, crash and error index are a chunk's).
  * - A call keeps at most a window of jobs in Redis (backpressure); the rest of its chunks wait here, where
  *   cancelling one is certain. A job in Redis that no host has taken is removed when its tasks are cancelled
@@ -57,6 +53,7 @@ import {
   type Part,
 } from './job-codec';
 import type { ClusterStats, HostDownInfo, HostInfo, RequeueInfo } from './cluster-events';
+import { PackSizes } from './pack-sizes';
 import { compareEventIds, parseTick, withScripts, type HostRecord, type ScriptClient, type TickResult } from './scripts';
 
 const TRANSITIONS: Record<PoolState, readonly PoolState[]> = {
@@ -71,16 +68,10 @@ export const HOST_MODULE = 'forkpool:host-module';
 
 /** At least this many jobs of a call may wait in Redis, however few processes the hosts have. */
 const MIN_WINDOW = 8;
-/** Chunks in one job at most, ... */
-const MAX_PACK = 128;
-/** ... and bytes of their inputs (a pack stops growing once it has this many). */
+/** Bytes of inputs in one job at most (a pack stops growing once it has this many). */
 const PACK_BYTES = 4 * 2 ** 20;
-/** A pack holds as many chunks as its host runs in about this long (ms). */
-const PACK_MS = 20;
 /** Chunks one turn of the event loop encodes and sends at most. */
 const PUMP_CHUNKS = 256;
-/** Functions whose chunk times a pool keeps at most. */
-const KNOWN_WORK = 1000;
 /** While several jobs are in Redis, the events reader reads no more often than this (ms): in batches. */
 const COALESCE_MS = 2;
 /** Jobs added to Redis in one round trip at most. */
@@ -161,8 +152,8 @@ export class ClusterRunner implements TaskRunner {
   /** The current jobs, by id; a job leaves once its outcome is read, or once this runner abandons it. */
   readonly #byJob = new Map<string, Job>();
   #nextJob = 0;
-  /** How long (ms) a host took per chunk of each function (`Job.work`), lately: what sizes packs. */
-  readonly #chunkMs = new Map<string, number>();
+  /** How long a host took per chunk of each function (`Job.work`), lately: what sizes packs. */
+  readonly #packSizes = new PackSizes();
   /** Chunks given up since the last microtask, by job, with those to stop on their host: taken back together. */
   readonly #revisions = new Map<Job, number[]>();
   /** Revisions under way. */
@@ -489,7 +480,7 @@ export class ClusterRunner implements TaskRunner {
           this.#schedulePump(true);
           break;
         }
-        const [size, full] = this.#packSize(head.task, tasks.length);
+        const [size, full] = this.#packSizes.next(workOf(head.task), tasks.length, this.processes);
         // The window is counted in chunks: as many jobs as it holds of the call's full packs.
         const room = windowJobs * full - inRedis;
         if (room <= 0) break;
@@ -519,30 +510,6 @@ export class ClusterRunner implements TaskRunner {
       tasks.shift();
     }
     return undefined;
-  }
-
-  /**
-   * How many chunks the next job of a call packs, `waiting` of them waiting here, and how many a full pack
-   * of its function holds: as many as a host runs in PACK_MS by how long the function's chunks took lately
-   * (one while nothing is known of it). The next holds no more than each process's share of those waiting,
-   * so that the last jobs of a call are small and no host waits long on another at its end, but no fewer than
-   * a quarter of a full pack, so that they still carry more than they cost.
-   */
-  #packSize(task: Task, waiting: number): [size: number, full: number] {
-    const ms = this.#chunkMs.get(workOf(task));
-    if (ms === undefined) return [1, 1];
-    const full = Math.max(1, Math.min(MAX_PACK, Math.floor(PACK_MS / Math.max(ms, 0.001))));
-    return [Math.min(full, Math.max(Math.ceil(full / 4), Math.ceil(waiting / this.processes))), full];
-  }
-
-  /** A host ran `job` in `ms`: what its function's chunks take, lately. */
-  #learn(job: Job, ms: number): void {
-    const perChunk = ms / job.entries.length;
-    const known = this.#chunkMs.get(job.work);
-    this.#chunkMs.delete(job.work);
-    this.#chunkMs.set(job.work, known === undefined ? perChunk : known * 0.7 + perChunk * 0.3);
-    // Functions made on the fly (inline sources) are each a key: the oldest are forgotten.
-    if (this.#chunkMs.size > KNOWN_WORK) this.#chunkMs.delete(this.#chunkMs.keys().next().value!);
   }
 
   /**
@@ -743,7 +710,7 @@ export class ClusterRunner implements TaskRunner {
       this.#failJob(job, error);
       return;
     }
-    this.#learn(job, value.ms);
+    this.#packSizes.learn(job.work, job.entries.length, value.ms);
     if (value.body !== undefined) {
       this.#toForget.push(jobId);
       this.#finish(job, value, undefined);

@@ -1,0 +1,44 @@
+/**
+ * How many chunks of a call go into one job. Every job costs BullMQ and Redis about the same whatever it
+ * carries, so a job of chunks that each take a fraction of a millisecond would cost more than its chunks:
+ * packs are sized by time, as joblib's automatic batch size is, from how long a function's chunks took on
+ * their hosts lately.
+ */
+
+/** Chunks in one job at most. */
+export const MAX_PACK = 128;
+/** A full pack holds as many chunks as its host runs in about this long (ms). */
+export const PACK_MS = 20;
+/** Functions whose chunk times are kept at most; the oldest are forgotten. */
+const KNOWN_WORK = 1000;
+/** The weight of the newest job in a function's chunk time. */
+const NEWEST = 0.3;
+
+export class PackSizes {
+  /** Ms a host took per chunk of each function, lately: an average that leans to the newest jobs. */
+  readonly #chunkMs = new Map<string, number>();
+
+  /** A host ran a job of `chunks` chunks of `work` in `ms`. */
+  learn(work: string, chunks: number, ms: number): void {
+    const perChunk = ms / chunks;
+    const known = this.#chunkMs.get(work);
+    // Kept in the order they were last learned, to forget the oldest.
+    this.#chunkMs.delete(work);
+    this.#chunkMs.set(work, known === undefined ? perChunk : known * (1 - NEWEST) + perChunk * NEWEST);
+    if (this.#chunkMs.size > KNOWN_WORK) this.#chunkMs.delete(this.#chunkMs.keys().next().value!);
+  }
+
+  /**
+   * The size of a call's next pack, `waiting` of its chunks waiting and the hosts having `processes`
+   * processes, and the size of a full pack of its function: as many chunks as a host runs in PACK_MS (one
+   * while nothing is known of the function). The next pack holds no more than each process's share of those
+   * waiting, so that the last jobs of a call are small and no host waits long on another at its end, but no
+   * fewer than a quarter of a full pack, so that they still carry more than they cost.
+   */
+  next(work: string, waiting: number, processes: number): [size: number, full: number] {
+    const ms = this.#chunkMs.get(work);
+    if (ms === undefined) return [1, 1];
+    const full = Math.max(1, Math.min(MAX_PACK, Math.floor(PACK_MS / Math.max(ms, 0.001))));
+    return [Math.min(full, Math.max(Math.ceil(full / 4), Math.ceil(waiting / Math.max(1, processes)))), full];
+  }
+}
