@@ -4,7 +4,6 @@
  */
 import { ImapIterator } from './calls/imap-call';
 import { isIterable, resolveChunkSize } from './calls/input';
-import { chunkedInputWindow } from './calls/pool-setup';
 import type { TaskResolver } from './calls/task-resolver';
 import { invalidArgument, PoolStateError } from './errors';
 import type { ChildInfo, PoolEvents } from './events';
@@ -84,7 +83,7 @@ export abstract class BaseExecutor<M = any, W extends object = ChildInfo, E exte
       timeout: this.#taskTimeout,
       signal: undefined,
       chunksize: resolveChunkSize(chunksize, () => 1),
-      window: chunkedInputWindow(this.maxWorkers),
+      window: () => this.#runner.inputWindow(spec),
       ordered: true,
       resultsTimeout: timeout,
       onPoolClose: 'stop',

@@ -10,7 +10,6 @@ import { withCallerStack } from './calls/caller-stack';
 import { ImapIterator } from './calls/imap-call';
 import { argumentLists, collect, defaultChunkSize, isIterable, resolveChunkSize } from './calls/input';
 import { MapCall } from './calls/map-call';
-import { chunkedInputWindow } from './calls/pool-setup';
 import type { TaskResolver } from './calls/task-resolver';
 import { invalidArgument, PoolStateError } from './errors';
 import type { ChildInfo, PoolEvents } from './events';
@@ -207,7 +206,7 @@ export abstract class BasePool<M = any, W extends object = ChildInfo, E extends 
     return new ImapIterator<R>(this.#runner, spec, iterable, {
       ...this.#callOptions(options),
       chunksize: resolveChunkSize(options?.chunksize, () => 1),
-      window: chunkedInputWindow(this.processes),
+      window: () => this.#runner.inputWindow(spec),
       ordered,
       onPoolClose: 'read-all',
     });

@@ -18,8 +18,8 @@ import type { TaskSpec } from '../shared/protocol';
 export interface ImapOptions extends CallSettings {
   /** Items per task. */
   chunksize: number;
-  /** Chunks submitted and not yet consumed, at most. */
-  window: number;
+  /** Chunks submitted and not yet consumed, at most: asked before each chunk is read. */
+  window: () => number;
   /** Input order (imap) or completion order (imapUnordered). */
   ordered: boolean;
   /** Every result must have arrived within this many ms of the call (ProcessPoolExecutor.map). */
@@ -38,7 +38,7 @@ type Outcome = { values: ChunkValues } | { error: unknown; done?: ChunkValues };
 export class ImapIterator<R> extends Call implements AsyncIterableIterator<R>, OpenInput {
   readonly #ordered: boolean;
   readonly #chunksize: number;
-  #window: number;
+  #window: () => number;
   readonly #onPoolClose: ImapOptions['onPoolClose'];
   /** Set when reading stopped before the input's end: what the consumer meets where the unread part starts. */
   #stopped: { error: unknown } | undefined;
@@ -93,7 +93,7 @@ export class ImapIterator<R> extends Call implements AsyncIterableIterator<R>, O
   /** @internal The engine closed. */
   poolClosed(): void {
     if (this.#onPoolClose === 'read-all') {
-      this.#window = Infinity;
+      this.#window = () => Infinity;
       this.#feederWake.wake();
     } else {
       this.#stopReading(new PoolStateError('The pool was shut down before this input was read, so it never ran.'));
@@ -206,7 +206,7 @@ export class ImapIterator<R> extends Call implements AsyncIterableIterator<R>, O
           ? (input as AsyncIterable<unknown>)[Symbol.asyncIterator]()
           : (input as Iterable<unknown>)[Symbol.iterator]();
       while (!this.#closed && this.#stopped === undefined) {
-        if (this.#submitted - this.#consumed >= this.#window) {
+        if (this.#submitted - this.#consumed >= this.#window()) {
           await this.#feederWake.wait();
           continue;
         }

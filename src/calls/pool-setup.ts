@@ -9,9 +9,6 @@ import type { PoolObserver, TaskRunner } from '../scheduler/task-runner';
 import type { Transport } from '../scheduler/worker';
 import { TaskResolver } from './task-resolver';
 
-/** Chunks per worker a lazily read input keeps submitted and not yet consumed: enough to keep every worker busy. */
-const INPUT_WINDOW_PER_CHILD = 4;
-
 /** What a pool's face is made of. */
 export interface PoolSetup<R extends TaskRunner = TaskRunner> {
   runner: R;
@@ -28,9 +25,4 @@ export function createEngine(options: ResolvedPoolOptions, observer: PoolObserve
   const init = { token: randomUUID(), initializer, initargs: options.initargs, serialization: options.serialization, preload: resolver.defaultModule };
   const runner = new Engine(options, init, observer, transport);
   return { runner, resolver, taskTimeout: options.taskTimeout };
-}
-
-/** How many chunks of a lazily read input may be submitted and not yet consumed. */
-export function chunkedInputWindow(processes: number): number {
-  return INPUT_WINDOW_PER_CHILD * processes;
 }

@@ -32,9 +32,9 @@ import pDefer from 'p-defer';
 import { PoolStateError } from '../index';
 import type { Task } from '../scheduler/task';
 import type { ChunkValues } from '../shared/packing';
-import type { OpenInput, PoolObserver, PoolState, TaskRunner } from '../scheduler/task-runner';
+import type { TaskSpec } from '../shared/protocol';
+import { chunkedInputWindow, type OpenInput, type PoolObserver, type PoolState, type TaskRunner } from '../scheduler/task-runner';
 import { TaskQueue } from '../scheduler/task-queue';
-import { chunkedInputWindow } from '../calls/pool-setup';
 import { connect, dependencies, describeConnection, QueueKeys, type BullMQ, type Redis } from './backend';
 import { BackendError, HostLostError, type LostHost } from './cluster-errors';
 import type { ResolvedClusterOptions } from './cluster-options';
@@ -230,6 +230,19 @@ export class ClusterRunner implements TaskRunner {
     let slots = 0;
     for (const host of this.#hosts.values()) slots += host.slots;
     return Math.max(1, slots);
+  }
+
+  /**
+   * A lazily read input keeps as many chunks submitted as the call may have in Redis: a window of jobs, each
+   * a full pack of its function.
+   */
+  inputWindow(spec: TaskSpec): number {
+    return this.#windowJobs * this.#packSizes.full(workOf(spec));
+  }
+
+  /** Jobs of a call in Redis at most. */
+  get #windowJobs(): number {
+    return Math.max(MIN_WINDOW, chunkedInputWindow(this.processes));
   }
 
   get output(): { stdout: null; stderr: null } {
@@ -455,7 +468,7 @@ export class ClusterRunner implements TaskRunner {
     this.#pumpScheduled = true;
     const pump = () => {
       this.#pumpScheduled = false;
-      this.#pump();
+      this.#pump(later);
     };
     if (later) setImmediate(pump);
     else queueMicrotask(pump);
@@ -464,11 +477,12 @@ export class ClusterRunner implements TaskRunner {
   /**
    * Send each call's backlog to Redis, packed, as far as its window allows: PUMP_CHUNKS at most in one turn of
    * the event loop, the rest in the next, so that the first jobs are in Redis (and on their hosts) while the
-   * others are being encoded.
+   * others are being encoded. A pack short of its size waits for the next turn (`later`) while its call has
+   * jobs in Redis: a lazily read input (imap) submits its chunks one by one, and reads more meanwhile.
    */
-  #pump(): void {
+  #pump(later = false): void {
     if (!this.#ready || this.#state === 'broken' || this.#state === 'terminated') return;
-    const windowJobs = Math.max(MIN_WINDOW, chunkedInputWindow(this.processes));
+    const windowJobs = this.#windowJobs;
     const packs: Entry[][] = [];
     let chunks = 0;
     for (const [call, tasks] of this.#backlog) {
@@ -480,10 +494,14 @@ export class ClusterRunner implements TaskRunner {
           this.#schedulePump(true);
           break;
         }
-        const [size, full] = this.#packSizes.next(workOf(head.task), tasks.length, this.processes);
+        const [size, full] = this.#packSizes.next(workOf(head.task.spec), tasks.length, this.processes);
         // The window is counted in chunks: as many jobs as it holds of the call's full packs.
         const room = windowJobs * full - inRedis;
         if (room <= 0) break;
+        if (tasks.length < Math.min(size, room) && inRedis > 0 && !later) {
+          this.#schedulePump(true);
+          break;
+        }
         const pack: Entry[] = [];
         while (pack.length < Math.min(size, room)) {
           const entry = this.#waiting(tasks);
@@ -527,7 +545,7 @@ export class ClusterRunner implements TaskRunner {
       const { task } = pack[0];
       const settings = { spec: wireSpec(task.spec, HOST_MODULE), spread: task.spread, timeout: task.timeout, keepGoing: task.keepGoing };
       const { value, outOfBand } = encodeJob({ encoding, hostLossTimeout, maxPayloadBytes, ...settings }, inputs);
-      const job: Job = { id: `fp.${this.#id}.${this.#nextJob++}`, entries: pack, live: pack.length, phase: 'adding', host: undefined, added: Promise.resolve(), work: workOf(task) };
+      const job: Job = { id: `fp.${this.#id}.${this.#nextJob++}`, entries: pack, live: pack.length, phase: 'adding', host: undefined, added: Promise.resolve(), work: workOf(task.spec) };
       pack.forEach((entry, chunk) => {
         entry.job = job;
         entry.chunk = chunk;
@@ -1054,7 +1072,6 @@ function publicInfo({ id, hostname, pid, slots }: HostRecord): HostInfo {
 }
 
 /** What a task's function is known as, for how long its chunks take. */
-function workOf(task: Task): string {
-  const { spec } = task;
+function workOf(spec: TaskSpec): string {
   return spec.kind === 'inline' ? `inline:${spec.source}` : `module:${spec.module}:${spec.name}`;
 }

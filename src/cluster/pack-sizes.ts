@@ -36,9 +36,14 @@ export class PackSizes {
    * fewer than a quarter of a full pack, so that they still carry more than they cost.
    */
   next(work: string, waiting: number, processes: number): [size: number, full: number] {
-    const ms = this.#chunkMs.get(work);
-    if (ms === undefined) return [1, 1];
-    const full = Math.max(1, Math.min(MAX_PACK, Math.floor(PACK_MS / Math.max(ms, 0.001))));
+    const full = this.full(work);
     return [Math.min(full, Math.max(Math.ceil(full / 4), Math.ceil(waiting / Math.max(1, processes)))), full];
+  }
+
+  /** The chunks of `work` in a full pack. */
+  full(work: string): number {
+    const ms = this.#chunkMs.get(work);
+    if (ms === undefined) return 1;
+    return Math.max(1, Math.min(MAX_PACK, Math.floor(PACK_MS / Math.max(ms, 0.001))));
   }
 }

@@ -29,7 +29,7 @@ import { Dispatcher } from './dispatch';
 import type { StopReason } from './exit-policy';
 import { Supervisor, workerName } from './supervisor';
 import type { Task } from './task';
-import type { OpenInput, PoolObserver, PoolState, TaskRunner } from './task-runner';
+import { chunkedInputWindow, type OpenInput, type PoolObserver, type PoolState, type TaskRunner } from './task-runner';
 import { startTimer } from './timer';
 import type { InitBody, Transport } from './worker';
 import type { ExitInfo, HeldAtExit, WorkerHandle, WorkerOwner } from './worker-handle';
@@ -97,6 +97,10 @@ export class Engine implements TaskRunner, WorkerOwner {
 
   get processes(): number {
     return this.#options.processes;
+  }
+
+  inputWindow(): number {
+    return chunkedInputWindow(this.#options.processes);
   }
 
   /** The live workers' `{ pid }` or `{ threadId }`, for diagnostics and tests. */

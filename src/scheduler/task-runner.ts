@@ -5,6 +5,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { ExitReason, PoolStats, WorkerInfo } from '../events';
+import type { TaskSpec } from '../shared/protocol';
 import type { Task } from './task';
 
 export type PoolState =
@@ -37,6 +38,11 @@ export interface TaskRunner {
   stats(): PoolStats;
   /** The workers' stdout and stderr as streams of lines, where the options pipe them; null elsewhere. */
   readonly output: { stdout: Readable | null; stderr: Readable | null };
+  /**
+   * How many chunks of a call whose input is read lazily (imap) may be submitted and not yet consumed:
+   * enough to keep the workers busy, asked again as the call goes on.
+   */
+  inputWindow(spec: TaskSpec): number;
   /** Queue a task; in a pool that runs no more tasks it is rejected at once. */
   submit(task: Task): void;
   /** Reject a task with `reason`: one not started is dropped, a running one is stopped. */
@@ -54,4 +60,12 @@ export interface TaskRunner {
   terminate(): void;
   /** Resolves once every worker has exited; rejects with PoolStateError before close() or terminate(). */
   join(): Promise<void>;
+}
+
+/** Chunks per worker a lazily read input keeps submitted and not yet consumed: enough to keep every worker busy. */
+const INPUT_WINDOW_PER_WORKER = 4;
+
+/** How many chunks of a lazily read input may be submitted and not yet consumed, `processes` running them. */
+export function chunkedInputWindow(processes: number): number {
+  return INPUT_WINDOW_PER_WORKER * processes;
 }

@@ -71,13 +71,40 @@ test('imap reads its input lazily: an endless generator works, and leaving the l
   const pool = cluster.pool(queue);
   const input = endlessNaturals();
   const seen: number[] = [];
-  for await (const square of pool.imap('square', input.items, { chunksize: 2 })) {
-    seen.push(square as number);
+  // Chunks of 15 ms, most of what a pack holds (20 ms of work): a job each, 8 jobs read ahead at most.
+  const slowSquare = (x: number) => {
+    const end = Date.now() + 15;
+    while (Date.now() < end);
+    return x * x;
+  };
+  for await (const square of pool.imap(slowSquare, input.items, { chunksize: 2 })) {
+    seen.push(square);
     if (seen.length === 10) break;
   }
   expect(seen).toEqual([0, 1, 4, 9, 16, 25, 36, 49, 64, 81]);
   expect(input.closed).toBe(true);
   expect(input.produced).toBeLessThan(100);
+});
+
+test('imap of quick chunks reads further ahead, as far as the jobs the call may keep in Redis, and sends them in packs', async () => {
+  const queue = cluster.queue();
+  await cluster.host(queue);
+  const pool = cluster.pool(queue, { processes: 1 });
+  // What 'square' takes is known from here on: quick.
+  await pool.map('square', Array.from({ length: 40 }, (_, i) => i), { chunksize: 1 });
+  const input = endlessNaturals();
+  const seen: number[] = [];
+  for await (const square of pool.imap('square', input.items, { chunksize: 1 })) {
+    seen.push(square as number);
+    if (seen.length === 3000) break;
+  }
+  expect(seen).toEqual(Array.from({ length: 3000 }, (_, i) => i * i));
+  expect(input.closed).toBe(true);
+  // More than a window of 8 chunks ahead, and no more than 8 jobs of full packs (128 chunks at most).
+  expect(input.produced).toBeGreaterThan(3000 + 8);
+  expect(input.produced).toBeLessThanOrEqual(3000 + 8 * 128 + 1);
+  const added = (await cluster.client().xrange(`bull:${queue}:events`, '-', '+')).filter(([, fields]) => fields[1] === 'added');
+  expect(added.length).toBeLessThan(40 + 3000 / 4);
 });
 
 test('cancel(): a future no host has begun is cancelled and never runs; one that runs cannot be', async () => {
