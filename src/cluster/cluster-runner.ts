@@ -708,10 +708,14 @@ export class ClusterRunner implements TaskRunner {
 
   /** A job finished, as its event or its record says. */
   #onFinished(jobId: string, how: 'completed' | 'failed', result: unknown): void {
-    // Not a current job: one this pool abandoned (its host was presumed lost, and what it sends now is
-    // discarded), or one whose outcome it has read already.
     const job = this.#byJob.get(jobId);
-    if (job === undefined) return;
+    if (job === undefined) {
+      // Not a current job: one whose outcome this pool has read already, or one it gave up (its host was
+      // presumed lost, or nobody wants its chunks any more) whose outcome it discards. Its record and values
+      // leave Redis with the next tick, rather than an hour later.
+      if (jobId.startsWith(`fp.${this.#id}.`)) this.#toForget.push(jobId);
+      return;
+    }
     this.#byJob.delete(jobId);
     job.phase = 'finished';
     if (how === 'failed') {

@@ -152,3 +152,30 @@ test('large inputs and results travel in keys of their own, which leave Redis on
   }
   expect(left).toEqual([]);
 });
+
+test("the values of jobs a call gave up while they ran leave Redis when they finish, not an hour later", async () => {
+  const queue = cluster.queue();
+  await Promise.all([cluster.host(queue), cluster.host(queue)]);
+  const pool = cluster.pool(queue);
+  const file = path.join(scratch(), 'marks');
+  const args = range(8).map((i): [string, string, number] => [file, `m${i}`, 300]);
+  // Each chunk returns 20 kB (out of band), 300 ms later: leave the loop at the first, while the others run.
+  for await (const value of pool.imap((a: [string, string, number]) => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    require('node:fs').appendFileSync(a[0], `start ${a[1]}\n`);
+    const end = Date.now() + a[2];
+    while (Date.now() < end);
+    return Buffer.alloc(20_000, a[1]);
+  }, args, { chunksize: 1 })) {
+    expect((value as Buffer).length).toBe(20_000);
+    break;
+  }
+  await waitFor(() => marks(file).length >= 2, 10_000, 'the other chunks to run');
+  const deadline = Date.now() + 5000;
+  let left = await outOfBandKeys(queue);
+  while (left.length > 0 && Date.now() < deadline) {
+    await sleep(50);
+    left = await outOfBandKeys(queue);
+  }
+  expect(left).toEqual([]);
+});
