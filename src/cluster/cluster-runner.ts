@@ -732,7 +732,6 @@ export class ClusterRunner implements TaskRunner {
       this.#failJob(job, error);
       return;
     }
-    this.#packSizes.learn(job.work, job.entries.length, value.ms);
     if (value.body !== undefined) {
       this.#toForget.push(jobId);
       this.#finish(job, value, undefined);
@@ -765,8 +764,10 @@ export class ClusterRunner implements TaskRunner {
     );
   }
 
-  /** Settle the tasks of a finished job by its outcomes. */
+  /** Settle the tasks of a finished job by its outcomes; learn what its chunks took. */
   #finish(job: Job, result: JobResult, outOfBand: Buffer | null | undefined): void {
+    const bytes = outOfBand?.length ?? (result.body ?? '').length * 0.75;
+    this.#packSizes.learn(job.work, job.entries.length, result.ms, bytes);
     let outcomes: ChunkOutcome[];
     try {
       outcomes = resultOutcomes(result, job.entries.length, outOfBand);
