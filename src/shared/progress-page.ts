@@ -13,7 +13,10 @@
  *     child, before it runs task s:    STARTED := s;    if SLOT(s) = s, skip the task
  *     parent, to take task s back:     SLOT(s) := s;    the task is the parent's if STARTED < s
  *
- * Each side writes before it reads, so they cannot both conclude that they own task s. A parent that reads
+ * Each side writes before it reads, so they cannot both conclude that they own task s, provided its write is
+ * visible to the other side before its read is served: a processor may satisfy a load before an earlier
+ * store of its own has left its store buffer (x86 does), and nothing in two system calls one after the other
+ * forbids it. A full fence between them (a sequentially consistent atomic operation) does. A parent that reads
  * STARTED >= s leaves the task to the child, which then either runs it or, having seen the slot, skips it
  * and says so in its next message; either way the task is neither lost nor run twice.
  */
@@ -37,6 +40,14 @@ function writeWord(fd: number, buffer: Buffer, at: number, value: number): void 
   writeSync(fd, buffer, 0, WORD, at);
 }
 
+/** A location only for its atomic operations: each is a full memory fence. */
+const FENCE = new Int32Array(new SharedArrayBuffer(4));
+
+/** Order this thread's earlier stores, those made by the kernel in its system calls too, before its later loads. */
+function fence(): void {
+  Atomics.add(FENCE, 0, 1);
+}
+
 function readWord(fd: number, buffer: Buffer, at: number): number {
   readSync(fd, buffer, 0, WORD, at);
   return buffer.readDoubleLE(0);
@@ -58,6 +69,7 @@ export class PageClaimer implements Claimer {
 
   claim(seq: number): boolean {
     writeWord(this.#fd, this.#buffer, STARTED_AT, seq);
+    fence();
     return readWord(this.#fd, this.#buffer, slotAt(seq)) !== seq;
   }
 }
@@ -112,6 +124,7 @@ export class FilePage implements ProgressPage {
   revoke(seq: number): boolean {
     if (this.#closed) return false;
     writeWord(this.fd, this.#buffer, slotAt(seq), seq);
+    fence();
     return readWord(this.fd, this.#buffer, STARTED_AT) < seq;
   }
 
