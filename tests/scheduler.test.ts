@@ -248,3 +248,23 @@ test("a spawn that fails with an 'error' and no 'close' breaks the pool with the
   expect(children[1].signals).toEqual(['SIGTERM']);
   expect(children).toHaveLength(2);
 });
+
+test('a task aborted while it runs leaves its worker a moment to send the results of the tasks it ran before, then stops it', async () => {
+  const { engine, children } = setUp({ processes: 1 });
+  const [child] = children;
+  child.ready(4);
+  const first = submitTask(engine, 1, outcomes);
+  const target = submitTask(engine, 2, outcomes);
+  // The worker ran the first (its result waits to share a message) and began the target.
+  expect(child.claim(first.id)).toBe(true);
+  expect(child.claim(target.id)).toBe(true);
+  const reason = new Error('aborted');
+  engine.abort(target, reason);
+  expect(outcomes.get(target.id)).toBe(reason);
+  // Not stopped yet: the first's result would be lost with it.
+  expect(child.signals).toEqual([]);
+  child.answer([first.id]);
+  expect(outcomes.get(first.id)).toBe(2);
+  await new Promise((resolve) => setTimeout(resolve, 80));
+  expect(child.signals).toEqual(['SIGTERM']);
+});

@@ -41,6 +41,9 @@ const TRANSITIONS: Record<PoolState, readonly PoolState[]> = {
   terminated: [],
 };
 
+/** How long a stopped task's worker may take to send the results it holds back before it is stopped anyway (ms). */
+const RESULTS_GRACE_MS = 50;
+
 /** Why the pool broke, kept to give every task a fresh error of its own. */
 interface BreakReason {
   message: string;
@@ -432,7 +435,19 @@ export class Engine implements TaskRunner, WorkerOwner {
    * other task. What it holds behind the target is taken back first; if it has begun any of that, the target
    * is over already and the worker is left alone.
    */
-  #stopRunning(worker: WorkerHandle, target: Task, reason: StopReason): void {
+  #stopRunning(worker: WorkerHandle, target: Task, reason: StopReason, waited = false): void {
+    // Tasks it ran before the target whose results have not come yet: the results of tiny tasks wait a moment
+    // in the worker to share a message, and stopping it now would lose them. They come within moments (the
+    // target, tiny too, ends, or a result that waits is sent before a task that may be long begins); the
+    // worker is stopped once they have, or after a grace.
+    if (!waited && [...worker.held].some((task) => task.seq < target.seq)) {
+      const timer = setTimeout(() => {
+        if (worker.state === 'stopping' || worker.state === 'exited' || worker.heldTask(target.id) === undefined) return;
+        this.#stopRunning(worker, target, reason, true);
+      }, RESULTS_GRACE_MS);
+      timer.unref();
+      return;
+    }
     const behind = [...worker.held].filter((task) => task.seq > target.seq);
     const taken: Task[] = [];
     let targetOver = false;
